@@ -1,0 +1,71 @@
+/** `igbert tokenize`: raw BertTokenizer output for one text per input line, exactly as Hugging Face gives it. */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { FileError } from '../../errors.js';
+import { LineWriter } from '../../io/output.js';
+import { loadTokenizer } from '../../node/loadModel.js';
+
+interface TokenizeCliOptions {
+  model: string;
+  input: string;
+  output: string;
+}
+
+export function registerTokenize(program: Command): void {
+  program
+    .command('tokenize')
+    .description(
+      'Tokenise raw text like Hugging Face BertTokenizer(text, add_special_tokens=True, return_special_tokens_mask=True): ' +
+        'one JSON object per input line.',
+    )
+    .requiredOption('--model <dir>', 'checkpoint folder (only vocab.txt and the tokenizer files are read)')
+    .requiredOption('--input <file>', 'text file, one raw text per line (e.g. "E V Q L [SEP] D I Q"); "-" = stdin')
+    .requiredOption('--output <file>', 'JSON Lines: {"input_ids","attention_mask","token_type_ids","special_tokens_mask"}; "-" = stdout')
+    .addHelpText(
+      'after',
+      '\nRaw mode does no validation: unspaced "EVQL" is one [UNK], lowercase and "-", ".", "*" are [UNK], as in\n' +
+        'Hugging Face. For antibodies use `igbert embed`, which validates and spaces the residues itself.',
+    )
+    .action(async (options: TokenizeCliOptions) => {
+      const tokenizer = await loadTokenizer(options.model);
+      const lines = splitLines(await readText(options.input));
+      const output = await LineWriter.open(options.output);
+      let ok = false;
+      try {
+        for (const text of lines) {
+          const e = tokenizer.encode(text);
+          await output.write(
+            JSON.stringify({
+              input_ids: e.inputIds,
+              attention_mask: e.attentionMask,
+              token_type_ids: e.tokenTypeIds,
+              special_tokens_mask: e.specialTokensMask,
+            }),
+          );
+        }
+        ok = true;
+      } finally {
+        await output.close(ok);
+      }
+    });
+}
+
+/** One text per line; a final newline does not start another (empty) text. */
+export function splitLines(text: string): string[] {
+  const lines = text.split('\n');
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+async function readText(path: string): Promise<string> {
+  try {
+    if (path === '-') {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    }
+    return await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new FileError(`cannot read ${path}: ${(cause as Error).message}`, { cause });
+  }
+}

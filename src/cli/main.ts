@@ -1,0 +1,35 @@
+/** The `igbert` command line: parses arguments, runs one command, maps errors to exit codes in one place. */
+import { Command, CommanderError } from 'commander';
+import { PRODUCER } from '../model.js';
+import { EXIT, exitCodeFor, reportError } from './exitCodes.js';
+import { registerEmbed } from './commands/embed.js';
+import { registerInit } from './commands/init.js';
+import { registerTokenize } from './commands/tokenize.js';
+
+export function buildProgram(): Command {
+  const program = new Command('igbert')
+    .description('IgBert antibody language model on ONNX Runtime, with the same numbers as Hugging Face transformers.')
+    .version(PRODUCER.version)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerTokenize(program);
+  registerEmbed(program);
+  registerInit(program);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander has already printed its message (or the help / version text).
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    reportError(error);
+    return exitCodeFor(error);
+  }
+}
+

@@ -1,0 +1,197 @@
+/**
+ * The whole BERT masked-language model as an ONNX graph, block by block with Hugging Face's names, so it can be read
+ * against transformers/models/bert/modeling_bert.py (v5.x: BertEmbeddings, BertSelfAttention, BertSelfOutput,
+ * BertIntermediate, BertOutput, BertLayer, BertEncoder, BertPooler, BertPredictionHeadTransform, BertLMPredictionHead).
+ *
+ * Hidden states travel as a 2-D [batch*seq, hidden] matrix so every nn.Linear is one Gemm with transB=1 reading the
+ * checkpoint's [out, in] weight as it is stored (no transposed copy of the weights is ever made); attention reshapes
+ * to [batch, heads, seq, head_dim] and back.
+ */
+import type { BertConfig } from '../config.js';
+import { OnnxGraphBuilder, TensorType, type ExternalLocation } from './onnxBuilder.js';
+
+/** Where one float32 weight's bytes are: a byte range of a file beside the graph, or bytes in memory. */
+export interface BoundTensor {
+  /** Initializer name: the checkpoint key, so tied weights resolve to one initializer. */
+  name: string;
+  external?: ExternalLocation;
+  raw?: Uint8Array;
+}
+
+/** Finds checkpoint tensors by BertModel-relative HF path (e.g. "encoder.layer.0.output.dense.weight"). */
+export interface WeightSource {
+  /** Resolves and shape-checks a float32 tensor; throws a CheckpointError naming the path when absent or misshapen. */
+  resolve(path: string, shape: number[]): BoundTensor;
+  /** Path of the MLM decoder matrix [vocab, hidden]: "cls.predictions.decoder.weight" or the tied word embeddings. */
+  readonly decoderWeightPath: string;
+  /** Path of the MLM output bias [vocab]. */
+  readonly decoderBiasPath: string;
+}
+
+export interface BertGraphOutputs {
+  /** Emit hidden_states[k] as "hidden_state" (0 = embedding output, num_hidden_layers = last layer). */
+  hiddenStateLayer?: number;
+  /** Emit the MLM logits [batch, seq, vocab] as "logits". */
+  logits?: boolean;
+  /** Emit log-softmax of the logits over the vocabulary as "log_probs" (natural log). */
+  logProbs?: boolean;
+  /** Emit BertPooler output [batch, hidden] as "pooler_output". */
+  pooler?: boolean;
+}
+
+export const OPSET = 17;
+
+/** Builds the graph; inputs: input_ids, attention_mask, token_type_ids (int64 [batch, seq]). */
+export function buildBertGraph(config: BertConfig, weights: WeightSource, outputs: BertGraphOutputs): OnnxGraphBuilder {
+  const H = config.hidden_size;
+  const heads = config.num_attention_heads;
+  const headDim = H / heads;
+  const eps = config.layer_norm_eps;
+  const g = new OnnxGraphBuilder('bert', [{ domain: '', version: OPSET }]);
+
+  const bound = new Set<string>();
+  const bind = (path: string, shape: number[]): string => {
+    const tensor = weights.resolve(path, shape);
+    if (!bound.has(tensor.name)) {
+      bound.add(tensor.name);
+      if (tensor.external) g.initializerExternal(tensor.name, TensorType.FLOAT, shape, tensor.external);
+      else if (tensor.raw) g.initializerRaw(tensor.name, TensorType.FLOAT, shape, tensor.raw);
+      else throw new Error(`weight ${path}: no data`);
+    }
+    return tensor.name;
+  };
+
+  const inputIds = g.input('input_ids', TensorType.INT64, ['batch', 'sequence']);
+  const attentionMask = g.input('attention_mask', TensorType.INT64, ['batch', 'sequence']);
+  const tokenTypeIds = g.input('token_type_ids', TensorType.INT64, ['batch', 'sequence']);
+
+  // Shapes derived once from input_ids: [batch, seq] and friends.
+  const batchSeq = g.op('Shape', [inputIds], 'batch_seq_shape');
+  const seqLen = g.op('Gather', [batchSeq, g.int64s([1], true)], 'seq_len', { axis: 0 });
+  const splitHeadsShape = g.op('Concat', [batchSeq, g.int64s([heads, headDim])], 'split_heads_shape', { axis: 0 });
+  const hidden3dShape = g.op('Concat', [batchSeq, g.int64s([H])], 'hidden_3d_shape', { axis: 0 });
+  const flatShape = g.int64s([-1, H]);
+
+  const layerNorm = (x: string, prefix: string): string =>
+    g.op('LayerNormalization', [x, bind(`${prefix}.weight`, [H]), bind(`${prefix}.bias`, [H])], `${prefix}.out`, {
+      axis: -1,
+      epsilon: { float: eps },
+    });
+  // nn.Linear on a 2-D input: y = x W^T + b, W stored [out, in].
+  const linear = (x: string, prefix: string, inFeatures: number, outFeatures: number): string =>
+    g.op(
+      'Gemm',
+      [x, bind(`${prefix}.weight`, [outFeatures, inFeatures]), bind(`${prefix}.bias`, [outFeatures])],
+      `${prefix}.out`,
+      { transB: 1 },
+    );
+  // Exact GELU, as transformers' GELUActivation: 0.5 * x * (1 + erf(x / sqrt(2))).
+  const gelu = (x: string): string => {
+    const erf = g.op('Erf', [g.op('Div', [x, g.float32(Math.SQRT2)], 'gelu_scaled')], 'gelu_erf');
+    const onePlus = g.op('Add', [erf, g.float32(1)], 'gelu_one_plus');
+    return g.op('Mul', [g.op('Mul', [x, onePlus], 'gelu_x'), g.float32(0.5)], 'gelu');
+  };
+
+  // --- BertEmbeddings: word + absolute position + token type, then LayerNorm (dropout is identity at inference).
+  const wordEmbeddings = bind('embeddings.word_embeddings.weight', [config.vocab_size, H]);
+  const words = g.op('Gather', [wordEmbeddings, inputIds], 'inputs_embeds', { axis: 0 });
+  const positionIds = g.op('Range', [g.int64s([0], true), seqLen, g.int64s([1], true)], 'position_ids');
+  const positions = g.op(
+    'Gather',
+    [bind('embeddings.position_embeddings.weight', [config.max_position_embeddings, H]), positionIds],
+    'position_embeddings',
+    { axis: 0 },
+  );
+  const tokenTypes = g.op(
+    'Gather',
+    [bind('embeddings.token_type_embeddings.weight', [config.type_vocab_size, H]), tokenTypeIds],
+    'token_type_embeddings',
+    { axis: 0 },
+  );
+  const embeddingSum = g.op('Add', [g.op('Add', [words, tokenTypes], 'embeddings_wt'), positions], 'embeddings_sum');
+  let hidden = g.op('Reshape', [layerNorm(embeddingSum, 'embeddings.LayerNorm'), flatShape], 'hidden_states_0');
+
+  // Additive attention mask [batch, 1, 1, seq]: 0 where attended, float32 min where padded (as transformers).
+  const maskFloat = g.op('Cast', [attentionMask], 'attention_mask_f', { to: TensorType.FLOAT });
+  const maskBias = g.op(
+    'Mul',
+    [g.op('Sub', [g.float32(1), maskFloat], 'inverted_mask'), g.float32(-3.4028234663852886e38)],
+    'mask_bias_2d',
+  );
+  const attentionBias = g.op('Unsqueeze', [maskBias, g.int64s([1, 2])], 'attention_bias');
+
+  const emitHidden = (x: string): void => {
+    const out = g.op('Reshape', [x, hidden3dShape], 'hidden_state_3d');
+    g.node('Identity', [out], 'hidden_state');
+    g.output('hidden_state', TensorType.FLOAT, ['batch', 'sequence', H]);
+  };
+  if (outputs.hiddenStateLayer === 0) emitHidden(hidden);
+
+  const needsAllLayers = Boolean(outputs.logits || outputs.logProbs || outputs.pooler);
+  const lastLayer = needsAllLayers ? config.num_hidden_layers : (outputs.hiddenStateLayer ?? config.num_hidden_layers);
+  const scale = g.float32(1 / Math.sqrt(headDim));
+
+  // --- BertEncoder: a plain loop over BertLayer.
+  for (let i = 0; i < lastLayer; i++) {
+    const p = `encoder.layer.${i}`;
+    // BertSelfAttention
+    const splitHeads = (x: string, perm: number[], name: string): string =>
+      g.op('Transpose', [g.op('Reshape', [x, splitHeadsShape], `${name}_split`)], name, { perm });
+    const query = splitHeads(linear(hidden, `${p}.attention.self.query`, H, H), [0, 2, 1, 3], `${p}.q`);
+    const keyT = splitHeads(linear(hidden, `${p}.attention.self.key`, H, H), [0, 2, 3, 1], `${p}.kT`);
+    const value = splitHeads(linear(hidden, `${p}.attention.self.value`, H, H), [0, 2, 1, 3], `${p}.v`);
+    const scores = g.op('Mul', [g.op('MatMul', [query, keyT], `${p}.qk`), scale], `${p}.scores`);
+    const probs = g.op('Softmax', [g.op('Add', [scores, attentionBias], `${p}.masked_scores`)], `${p}.probs`, { axis: -1 });
+    const context = g.op('MatMul', [probs, value], `${p}.context`);
+    const merged = g.op(
+      'Reshape',
+      [g.op('Transpose', [context], `${p}.context_t`, { perm: [0, 2, 1, 3] }), flatShape],
+      `${p}.context_2d`,
+    );
+    // BertSelfOutput: dense, residual, LayerNorm
+    const attnOut = linear(merged, `${p}.attention.output.dense`, H, H);
+    const attention = layerNorm(g.op('Add', [attnOut, hidden], `${p}.attn_residual`), `${p}.attention.output.LayerNorm`);
+    // BertIntermediate + BertOutput
+    const intermediate = gelu(linear(attention, `${p}.intermediate.dense`, H, config.intermediate_size));
+    const ffnOut = linear(intermediate, `${p}.output.dense`, config.intermediate_size, H);
+    hidden = layerNorm(g.op('Add', [ffnOut, attention], `${p}.ffn_residual`), `${p}.output.LayerNorm`);
+    if (outputs.hiddenStateLayer === i + 1) emitHidden(hidden);
+  }
+
+  if (outputs.logits || outputs.logProbs) {
+    // BertOnlyMLMHead → BertLMPredictionHead: transform (dense, GELU, LayerNorm), decoder tied to word embeddings.
+    const transformed = layerNorm(
+      gelu(linear(hidden, 'cls.predictions.transform.dense', H, H)),
+      'cls.predictions.transform.LayerNorm',
+    );
+    const logits2d = g.op(
+      'Gemm',
+      [
+        transformed,
+        bind(weights.decoderWeightPath, [config.vocab_size, H]),
+        bind(weights.decoderBiasPath, [config.vocab_size]),
+      ],
+      'logits_2d',
+      { transB: 1 },
+    );
+    const logitsShape = g.op('Concat', [batchSeq, g.int64s([config.vocab_size])], 'logits_shape', { axis: 0 });
+    const logits = g.op('Reshape', [logits2d, logitsShape], 'logits_3d');
+    if (outputs.logits) {
+      g.node('Identity', [logits], 'logits');
+      g.output('logits', TensorType.FLOAT, ['batch', 'sequence', config.vocab_size]);
+    }
+    if (outputs.logProbs) {
+      g.node('LogSoftmax', [logits], 'log_probs', { axis: -1 });
+      g.output('log_probs', TensorType.FLOAT, ['batch', 'sequence', config.vocab_size]);
+    }
+  }
+
+  if (outputs.pooler) {
+    // BertPooler: dense + tanh on the first token's hidden state.
+    const hidden3d = g.op('Reshape', [hidden, hidden3dShape], 'last_hidden_3d');
+    const first = g.op('Gather', [hidden3d, g.int64s([0], true)], 'first_token', { axis: 1 });
+    g.node('Tanh', [linear(first, 'pooler.dense', H, H)], 'pooler_output');
+    g.output('pooler_output', TensorType.FLOAT, ['batch', H]);
+  }
+  return g;
+}

@@ -1,0 +1,163 @@
+/**
+ * IgBert: a loaded BERT masked-LM checkpoint, its tokenizer, and lazily created ONNX Runtime sessions — one per
+ * output selection (hidden state of layer k, logits, pooler), each a graph built in TypeScript from the checkpoint.
+ * Tasks (src/tasks/) run on `forward`, which feeds the one token-budget batcher.
+ */
+import type { BertConfig } from './config.js';
+import { CheckpointError, UsageError } from './errors.js';
+import { buildBertGraph, type BertGraphOutputs, type WeightSource } from './graph/bert.js';
+import { planBatches, type BatchingOptions } from './runtime/batcher.js';
+import type { BatchInputs, ModelSession, OutputTensor, SessionFactory } from './runtime/session.js';
+import type { BertTokenizer } from './tokenizer/bertTokenizer.js';
+import { encodeAntibody, type AntibodyRecord, type EncodedAntibody } from './tokenizer/antibody.js';
+
+export const PRODUCER = { name: 'igbert', version: '0.1.0' };
+
+/** Everything a model needs that depends on where the checkpoint lives (local folder, Hub cache, browser). */
+export interface CheckpointBinding {
+  /** Human-readable origin (folder path or Hub id) for messages. */
+  source: string;
+  config: BertConfig;
+  tokenizer: BertTokenizer;
+  weights: WeightSource;
+  hasPooler: boolean;
+  hasMlmHead: boolean;
+  /** Folder that external-data locations produced by `weights` are relative to. */
+  externalDataFolder?: string;
+}
+
+export interface ModelOptions {
+  batching?: BatchingOptions;
+  threads?: number;
+}
+
+/** One item ready for the model: token ids only (attention is all ones; token type 0, as the model card). */
+export interface TokenizedItem {
+  inputIds: ArrayLike<number>;
+}
+
+export class IgBert {
+  private readonly sessions = new Map<string, Promise<ModelSession>>();
+  private disposed = false;
+
+  constructor(
+    readonly checkpoint: CheckpointBinding,
+    private readonly factory: SessionFactory,
+    readonly options: ModelOptions = {},
+  ) {}
+
+  get config(): BertConfig {
+    return this.checkpoint.config;
+  }
+
+  get tokenizer(): BertTokenizer {
+    return this.checkpoint.tokenizer;
+  }
+
+  get runtime(): string {
+    return this.factory.description;
+  }
+
+  /** Validates and tokenises antibody records (throws InputError naming record, chain, position, character). */
+  encode(records: readonly AntibodyRecord[], firstRecordNumber = 1): EncodedAntibody[] {
+    return records.map((record, i) =>
+      encodeAntibody(record, firstRecordNumber + i, this.tokenizer, this.config.max_position_embeddings),
+    );
+  }
+
+  /** Normalises a `layer` argument (hidden_states index, negative counts from the end) to 0..num_hidden_layers. */
+  resolveLayer(layer: number | undefined): number {
+    const n = this.config.num_hidden_layers;
+    if (layer === undefined) return n;
+    if (!Number.isInteger(layer) || layer > n || layer < -(n + 1)) {
+      throw new UsageError(
+        `layer ${layer} does not exist: this model has hidden states 0 (embeddings) to ${n} (last layer); ` +
+          `negative values count from the end (-1 = ${n}).`,
+      );
+    }
+    return layer < 0 ? n + 1 + layer : layer;
+  }
+
+  private session(outputs: BertGraphOutputs): Promise<ModelSession> {
+    if (this.disposed) throw new UsageError('this model was disposed; load it again.');
+    if (outputs.pooler && !this.checkpoint.hasPooler) {
+      throw new UsageError(
+        `${this.checkpoint.source} has no pooler weights (pooler.dense.*), so pooler output does not exist ` +
+          '(IgBert is saved without a pooler). Use pooling "mean" or "cls" instead.',
+      );
+    }
+    if ((outputs.logits || outputs.logProbs) && !this.checkpoint.hasMlmHead) {
+      throw new UsageError(
+        `${this.checkpoint.source} has no masked-LM head (cls.predictions.*): it is a BertModel checkpoint. ` +
+          'Likelihoods, scans and infilling need a BertForMaskedLM checkpoint such as Exscientia/IgBert.',
+      );
+    }
+    const key = JSON.stringify(outputs);
+    let session = this.sessions.get(key);
+    if (!session) {
+      const graph = buildBertGraph(this.config, this.checkpoint.weights, outputs);
+      session = this.factory.create(graph.encode(PRODUCER, `IgBert graph for ${this.checkpoint.source}`), {
+        ...(this.checkpoint.externalDataFolder ? { externalDataFolder: this.checkpoint.externalDataFolder } : {}),
+        ...(this.options.threads ? { threads: this.options.threads } : {}),
+      });
+      this.sessions.set(key, session);
+      session.catch(() => this.sessions.delete(key));
+    }
+    return session;
+  }
+
+  /**
+   * Runs items through the graph in token-budget batches. For each batch, `onBatch` gets the item indices (in
+   * batch row order) and the output tensors [batch, paddedLength, ...]. Batches arrive in plan order, not input
+   * order: callers place results by index.
+   */
+  async forward(
+    items: readonly TokenizedItem[],
+    outputs: BertGraphOutputs,
+    onBatch: (indices: readonly number[], tensors: Record<string, OutputTensor>, paddedLength: number) => void,
+  ): Promise<void> {
+    if (items.length === 0) return;
+    const session = await this.session(outputs);
+    const lengths = items.map((item) => item.inputIds.length);
+    for (const indices of planBatches(lengths, this.options.batching)) {
+      const batch = padBatch(indices.map((i) => items[i] as TokenizedItem), this.config.pad_token_id);
+      onBatch(indices, await session.run(batch), batch.sequenceLength);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const session of sessions) {
+      try {
+        await (await session).dispose();
+      } catch {
+        // a session that failed to start has nothing to release
+      }
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+}
+
+/** Right-pads token ids to the longest item, as Hugging Face `padding=True`. */
+export function padBatch(items: readonly TokenizedItem[], padId: number): BatchInputs {
+  const sequenceLength = Math.max(...items.map((item) => item.inputIds.length));
+  const size = items.length * sequenceLength;
+  const inputIds = new BigInt64Array(size).fill(BigInt(padId));
+  const attentionMask = new BigInt64Array(size);
+  items.forEach((item, row) => {
+    for (let t = 0; t < item.inputIds.length; t++) {
+      inputIds[row * sequenceLength + t] = BigInt(item.inputIds[t] as number);
+      attentionMask[row * sequenceLength + t] = 1n;
+    }
+  });
+  return { batchSize: items.length, sequenceLength, inputIds, attentionMask, tokenTypeIds: new BigInt64Array(size) };
+}
+
+export function assertCheckpoint(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new CheckpointError(message);
+}

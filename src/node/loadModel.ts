@@ -1,0 +1,115 @@
+/**
+ * Loading a checkpoint folder on Node: config.json, tokenizer files, safetensors headers (never the whole weights),
+ * and a WeightSource whose float32 tensors are external data read by ONNX Runtime straight from the safetensors
+ * files — one copy of the weights, memory-mapped by the runtime. F16/BF16 tensors are converted once in memory.
+ */
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { parseBertConfig } from '../config.js';
+import { CheckpointError, FileError } from '../errors.js';
+import type { BoundTensor, WeightSource } from '../graph/bert.js';
+import { IgBert, type ModelOptions } from '../model.js';
+import { OrtNodeSessionFactory } from '../runtime/ortNode.js';
+import { BertTokenizer } from '../tokenizer/bertTokenizer.js';
+import { findCheckpointWeights, readTensor } from '../weights/checkpointFiles.js';
+import type { TensorInfo } from '../weights/safetensors.js';
+import { WeightStore } from '../weights/weightStore.js';
+
+async function requireFolder(dir: string): Promise<void> {
+  let info;
+  try {
+    info = await stat(dir);
+  } catch {
+    const hubLike = /^[\w.-]+\/[\w.-]+$/.test(dir);
+    throw new FileError(
+      `model folder ${dir} does not exist. Pass a folder holding a Hugging Face checkpoint ` +
+        '(config.json, vocab.txt, model.safetensors)' +
+        (hubLike ? '; downloading from the Hugging Face Hub is not available in this version, so download it first.' : '.'),
+    );
+  }
+  if (!info.isDirectory()) throw new FileError(`--model ${dir} is a file; pass the checkpoint folder that contains it.`);
+}
+
+async function readOptionalText(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new FileError(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Loads only the tokenizer of a checkpoint folder (vocab.txt, tokenizer_config.json, special_tokens_map.json). */
+export async function loadTokenizer(dir: string): Promise<BertTokenizer> {
+  await requireFolder(dir);
+  return BertTokenizer.fromFiles((name) => readOptionalText(join(dir, name)), dir);
+}
+
+/** Loads a checkpoint folder and returns a ready IgBert (sessions are created on first use). */
+export async function loadModel(dir: string, options: ModelOptions = {}): Promise<IgBert> {
+  await requireFolder(dir);
+  const configText = await readOptionalText(join(dir, 'config.json'));
+  if (configText === undefined) {
+    throw new CheckpointError(`${dir} has no config.json; a Hugging Face checkpoint folder needs one.`);
+  }
+  const config = parseBertConfig(configText, join(dir, 'config.json'));
+  const tokenizer = await BertTokenizer.fromFiles((name) => readOptionalText(join(dir, name)), dir);
+  if (tokenizer.vocabulary.size > config.vocab_size) {
+    throw new CheckpointError(
+      `${dir}: vocab.txt has ${tokenizer.vocabulary.size} tokens but config.json says vocab_size ${config.vocab_size}.`,
+    );
+  }
+  const files = await findCheckpointWeights(dir);
+  const store = new WeightStore(files, config);
+
+  // ORT resolves external data against one folder: use the real folder of the weight files when they share one
+  // (a plain folder, or a Hugging Face cache snapshot whose files all link into blobs/).
+  const realFiles = new Map<string, string>();
+  for (const file of files) realFiles.set(file.file, await realpath(file.file));
+  const folders = new Set([...realFiles.values()].map((f) => dirname(f)));
+  const externalDataFolder = folders.size === 1 ? ([...folders][0] as string) : undefined;
+
+  // Tensors ORT cannot read in place (F16/BF16, or files spread over folders) are converted once, here.
+  const inMemory = new Map<string, Uint8Array>();
+  for (const info of store.allTensors()) {
+    if (info.dtype === 'F32' && externalDataFolder) continue;
+    if (info.dtype !== 'F32' && info.dtype !== 'F16' && info.dtype !== 'BF16') continue;
+    const values = await readTensor(info);
+    inMemory.set(info.name, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  }
+
+  const weights: WeightSource = {
+    decoderWeightPath: store.decoderWeightPath,
+    decoderBiasPath: store.decoderBiasPath,
+    resolve(path: string, shape: number[]): BoundTensor {
+      const info: TensorInfo = store.get(path, shape);
+      const raw = inMemory.get(info.name);
+      if (raw) return { name: info.name, raw };
+      if (info.dtype !== 'F32') {
+        throw new CheckpointError(`tensor ${info.name} in ${info.file} has dtype ${info.dtype}; weights must be F32, F16 or BF16.`);
+      }
+      return {
+        name: info.name,
+        external: {
+          location: basename(realFiles.get(info.file) as string),
+          offset: info.absoluteOffset,
+          length: info.byteLength,
+        },
+      };
+    },
+  };
+  return new IgBert(
+    {
+      source: dir,
+      config,
+      tokenizer,
+      weights,
+      hasPooler: store.hasPooler,
+      hasMlmHead: store.hasMlmHead,
+      ...(externalDataFolder ? { externalDataFolder } : {}),
+    },
+    new OrtNodeSessionFactory(),
+    options,
+  );
+}
+

@@ -1,0 +1,67 @@
+/**
+ * Sequence embeddings from one record's hidden states. `mean` is the model card's recipe exactly: the mean over
+ * tokens whose special_tokens_mask is 0 — which, as in transformers, includes the [SEP] written between the chains
+ * (and any [MASK]). The other poolings are cleaner variants, documented in the README.
+ */
+import { InputError, UsageError } from '../errors.js';
+import type { EncodedAntibody } from '../tokenizer/antibody.js';
+
+export const POOLINGS = ['mean', 'residues-mean', 'heavy-mean', 'light-mean', 'cls', 'pooler'] as const;
+export type Pooling = (typeof POOLINGS)[number];
+
+export function parsePooling(value: string): Pooling {
+  if ((POOLINGS as readonly string[]).includes(value)) return value as Pooling;
+  throw new UsageError(`unknown pooling ${JSON.stringify(value)}; choose one of ${POOLINGS.join(', ')}.`);
+}
+
+/** Token rows of one record's residues: heavy residues then light residues (no [CLS], no separator, no final [SEP]). */
+export function residueRows(record: EncodedAntibody): number[] {
+  const rows: number[] = [];
+  for (let i = 0; i < record.heavy.length; i++) rows.push(record.heavyStart + i);
+  for (let i = 0; i < record.light.length; i++) rows.push(record.lightStart + i);
+  return rows;
+}
+
+/** The token rows a pooling averages (or the single row for cls). Throws when the record lacks the chain asked for. */
+export function poolingRows(record: EncodedAntibody, pooling: Exclude<Pooling, 'pooler'>, recordNumber: number): number[] {
+  switch (pooling) {
+    case 'mean': {
+      const rows: number[] = [];
+      record.specialTokensMask.forEach((special, row) => {
+        if (special === 0) rows.push(row);
+      });
+      return rows;
+    }
+    case 'residues-mean':
+      return residueRows(record);
+    case 'cls':
+      return [0];
+    case 'heavy-mean':
+    case 'light-mean': {
+      const chain = pooling === 'heavy-mean' ? 'heavy' : 'light';
+      const length = record[chain].length;
+      if (length === 0) {
+        throw new InputError(
+          `record ${recordNumber} (id ${JSON.stringify(record.id)}) has no ${chain} chain, so ${pooling} pooling is undefined; ` +
+            `use --pooling mean or residues-mean, or give the ${chain} chain.`,
+          { record: recordNumber, id: record.id, chain },
+        );
+      }
+      const start = chain === 'heavy' ? record.heavyStart : record.lightStart;
+      return Array.from({ length }, (_, i) => start + i);
+    }
+  }
+}
+
+/** Mean of the given rows of a row-major [rows, width] block starting at `offset` in `hidden`. */
+export function meanOfRows(hidden: Float32Array, offset: number, width: number, rows: readonly number[]): Float32Array {
+  // Accumulate in float64 so the mean does not depend on summation order beyond float32 rounding of the result.
+  const sum = new Float64Array(width);
+  for (const row of rows) {
+    const base = offset + row * width;
+    for (let j = 0; j < width; j++) sum[j] = (sum[j] as number) + (hidden[base + j] as number);
+  }
+  const out = new Float32Array(width);
+  for (let j = 0; j < width; j++) out[j] = (sum[j] as number) / rows.length;
+  return out;
+}

@@ -1,0 +1,20 @@
+/** Tokenizer: vocab.txt, Hugging Face BertTokenizer semantics, and antibody records -> validated model inputs. */
+export { Vocabulary } from './vocabulary.js';
+export { BertTokenizer } from './bertTokenizer.js';
+export type {
+  BertTokenizerOptions,
+  Encoding,
+  ReadText,
+  SpecialTokenIds,
+  SpecialTokenName,
+} from './bertTokenizer.js';
+export {
+  IGBERT_RESIDUES,
+  MASK_CHARACTER,
+  encodeAntibody,
+  modelCardText,
+  normalizeChain,
+  padBatch,
+  residueAlphabet,
+} from './antibody.js';
+export type { AntibodyRecord, Chain, EncodedAntibody, PaddedBatch, RecordLocation } from './antibody.js';

@@ -1,0 +1,98 @@
+/**
+ * Parity with Hugging Face transformers on the committed random checkpoints (scripts/reference/models.py wrote the
+ * checkpoints and the reference outputs). Tokens must be identical; float outputs within 1e-5 x max |reference|.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { join } from 'node:path';
+import { loadModel } from '../src/node/loadModel.js';
+import type { IgBert } from '../src/model.js';
+import { embed } from '../src/tasks/embed.js';
+import { maskedLogits } from '../src/tasks/logits.js';
+import type { Pooling } from '../src/tasks/pooling.js';
+import { assertClose, CHECKPOINTS, FIXTURES, flat, readJson } from './helpers.js';
+
+interface ReferenceRecord {
+  id: string;
+  heavy: string;
+  light: string;
+  input_ids: number[];
+  special_tokens_mask: number[];
+  embeddings: Partial<Record<Pooling, number[]>>;
+  residue_embeddings: number[][];
+  hidden_state_layer_1: number[][];
+  logits?: number[][];
+}
+interface Reference {
+  transformers_version: string;
+  records: ReferenceRecord[];
+}
+
+for (const name of ['mlm-h64', 'model-pooler', 'mlm-legacy']) {
+  describe(`parity with transformers: ${name}`, () => {
+    const reference = readJson<Reference>(join(FIXTURES, 'reference', `${name}.json`));
+    const records = reference.records.map(({ id, heavy, light }) => ({ id, heavy, light }));
+    let model: IgBert;
+    before(async () => {
+      model = await loadModel(join(CHECKPOINTS, name), { batching: { maxBatchTokens: 4096 } });
+    });
+    after(async () => model.dispose());
+
+    test('antibody tokens equal the tokenizer output for the model-card text', () => {
+      model.encode(records).forEach((encoded, i) => {
+        const ref = reference.records[i] as ReferenceRecord;
+        assert.deepEqual([...encoded.inputIds], ref.input_ids, ref.id);
+        assert.deepEqual([...encoded.specialTokensMask], ref.special_tokens_mask, ref.id);
+      });
+    });
+
+    for (const pooling of ['mean', 'residues-mean', 'cls', 'heavy-mean', 'light-mean', 'pooler'] as Pooling[]) {
+      const subset = reference.records.filter((r) => r.embeddings[pooling] !== undefined);
+      if (subset.length === 0) continue;
+      test(`${pooling} embeddings, all records in one mixed-length batch`, async () => {
+        const results = await embed(model, subset.map(({ id, heavy, light }) => ({ id, heavy, light })), { pooling });
+        results.forEach((result, i) => {
+          const ref = subset[i] as ReferenceRecord;
+          assert.equal(result.id, ref.id);
+          assertClose(result.embedding, ref.embeddings[pooling] as number[], `${ref.id} ${pooling}`);
+        });
+      });
+    }
+
+    test('residue embeddings (last layer and layer 1)', async () => {
+      const last = await embed(model, records, { residues: true });
+      const layer1 = await embed(model, records, { residues: true, layer: 1 });
+      reference.records.forEach((ref, i) => {
+        assertClose(flat((last[i]?.residueEmbeddings ?? []).map((r) => [...r])), flat(ref.residue_embeddings), `${ref.id} residues`);
+        const rows = [...Array(ref.heavy.length).keys()].map((k) => 1 + k);
+        const lightStart = ref.heavy.length ? ref.heavy.length + 2 : 1;
+        if (ref.light.length) rows.push(...[...Array(ref.light.length).keys()].map((k) => lightStart + k));
+        const expected = flat(rows.map((r) => ref.hidden_state_layer_1[r] as number[]));
+        assertClose(flat((layer1[i]?.residueEmbeddings ?? []).map((r) => [...r])), expected, `${ref.id} layer 1`);
+      });
+    });
+
+    if (reference.records[0]?.logits) {
+      test('masked-LM logits for every token', async () => {
+        const results = await maskedLogits(model, records);
+        results.forEach((result, i) => {
+          const ref = reference.records[i] as ReferenceRecord;
+          assertClose(result.values, flat(ref.logits as number[][]), `${ref.id} logits`);
+        });
+      });
+    }
+
+    test('batch invariance: each record alone equals the record inside the mixed batch', async () => {
+      const batched = await embed(model, records, { pooling: 'mean', residues: true });
+      for (const [i, record] of records.entries()) {
+        const [alone] = await embed(model, [record], { pooling: 'mean', residues: true });
+        assertClose(alone?.embedding ?? [], batched[i]?.embedding ?? [], `${record.id} alone vs batch`);
+        assertClose(
+          flat((alone?.residueEmbeddings ?? []).map((r) => [...r])),
+          flat((batched[i]?.residueEmbeddings ?? []).map((r) => [...r])),
+          `${record.id} residues alone vs batch`,
+        );
+      }
+    });
+  });
+}
