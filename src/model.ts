@@ -4,7 +4,7 @@
  * Tasks (src/tasks/) run on `forward`, which feeds the one token-budget batcher.
  */
 import type { BertConfig } from './config.js';
-import { CheckpointError, UsageError } from './errors.js';
+import { UsageError } from './errors.js';
 import { buildBertGraph, type BertGraphOutputs, type WeightSource } from './graph/bert.js';
 import { planBatches, type BatchingOptions } from './runtime/batcher.js';
 import type { BatchInputs, ModelSession, OutputTensor, SessionFactory } from './runtime/session.js';
@@ -78,7 +78,8 @@ export class IgBert {
     return layer < 0 ? n + 1 + layer : layer;
   }
 
-  private session(outputs: BertGraphOutputs): Promise<ModelSession> {
+  /** Throws a UsageError when this checkpoint cannot produce the requested outputs (no pooler, no MLM head). */
+  assertSupports(outputs: BertGraphOutputs): void {
     if (this.disposed) throw new UsageError('this model was disposed; load it again.');
     if (outputs.pooler && !this.checkpoint.hasPooler) {
       throw new UsageError(
@@ -92,6 +93,10 @@ export class IgBert {
           'Likelihoods, scans and infilling need a BertForMaskedLM checkpoint such as Exscientia/IgBert.',
       );
     }
+  }
+
+  private session(outputs: BertGraphOutputs): Promise<ModelSession> {
+    this.assertSupports(outputs);
     const key = JSON.stringify(outputs);
     let session = this.sessions.get(key);
     if (!session) {
@@ -156,8 +161,4 @@ export function padBatch(items: readonly TokenizedItem[], padId: number): BatchI
     }
   });
   return { batchSize: items.length, sequenceLength, inputIds, attentionMask, tokenTypeIds: new BigInt64Array(size) };
-}
-
-export function assertCheckpoint(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new CheckpointError(message);
 }

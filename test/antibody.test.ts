@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 
 import { InputError } from '../src/errors.js';
@@ -53,6 +54,33 @@ describe('encodeAntibody equals Hugging Face on the model-card text', () => {
       masked.push(...[...hf.light].flatMap((c, i) => (c === '*' ? [lightStart + i] : [])));
       assert.deepEqual(encoded.maskedTokenPositions, masked);
       for (const position of masked) assert.equal(encoded.inputIds[position], tokenizer.specialIds.mask);
+    });
+  }
+});
+
+describe('checkpoint folders saved by transformers: fromFiles + encodeAntibody equal their reference records', () => {
+  for (const name of ['mlm-h64', 'model-pooler', 'mlm-legacy']) {
+    test(name, async () => {
+      const folder = new URL(`./fixtures/checkpoints/${name}/`, import.meta.url);
+      const readText = async (file: string): Promise<string | undefined> => {
+        try {
+          return await readFile(new URL(file, folder), 'utf8');
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+          throw error;
+        }
+      };
+      const fromFolder = await BertTokenizer.fromFiles(readText, name);
+      assert.equal(fromFolder.doLowerCase, false);
+      const reference = JSON.parse(
+        readFileSync(new URL(`./fixtures/reference/${name}.json`, import.meta.url), 'utf8'),
+      ) as { records: (HfAntibody & { id: string })[] };
+      reference.records.forEach((hf, index) => {
+        const encoded = encodeAntibody(hf, index + 1, fromFolder, LIMIT);
+        assert.equal(encoded.id, hf.id);
+        assert.deepEqual([...encoded.inputIds], hf.input_ids, hf.id);
+        assert.deepEqual([...encoded.specialTokensMask], hf.special_tokens_mask, hf.id);
+      });
     });
   }
 });

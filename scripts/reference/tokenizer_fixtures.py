@@ -38,7 +38,7 @@ TEXTS = [
     "E\u0000V", "E\u0007V", "E \u0000 V", "E\ufffdV", "E \ufffd V", "E\u200bV", "E \u200b V", "E\u00adV",
     "E \ue000 V", "E \u0378 V",
     "[SEP]", "[MASK]", "[CLS]", "[PAD]", "[UNK]", "E[SEP]V", "E [SEP] V", "E[MASK]V", "[MASK][MASK]",
-    "[SEP][SEP]", "[sep]", "[Sep]", "[ SEP ]", "[SEP", "SEP]", "[MASK ]", "[[SEP]]", "a[SEP]b", "[SEP]\u0301",
+    "[SEP][SEP]", "[sep]", "[Sep]", "[ SEP ]", "[SEP", "SEP]", "[MASK ]", "[[SEP]]", "a[SEP]b", "[SEP]\u0301", "[SE\u200bP]",
     "É", "E\u0301", "é", "e\u0301", "Ä V", "\u00c5", "ß", "İ", "Σ", "ΣΑΣ", "ﬁ", "Ⅸ", "Ｅ", "E\u0301V",
     "中", "E中V", "中文", "E 中 V", "\u3400", "\U00020000", "\uf900", "あ", "한", "E한V",
     "\u2014", "E\u2014V", "E\u2e45V", "E\u166dV", "E\u00a7V", "E\u00b6V", "E\u20acV", "E\u00b1V",

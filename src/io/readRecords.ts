@@ -18,21 +18,32 @@ export interface CsvColumns {
   light?: string;
 }
 
+export interface ReadOptions {
+  columns?: CsvColumns;
+  /** Remove alignment gaps ("-" and ".") from both chains (AIRR-style aligned sequences). */
+  stripGaps?: boolean;
+}
+
+const GAPS = /[-.]/g;
+
 function openInput(path: string): NodeJS.ReadableStream {
-  if (path === '-') return process.stdin;
-  const stream = createReadStream(path);
-  return stream;
+  return path === '-' ? process.stdin : createReadStream(path);
 }
 
 /** Streams records; throws FileError for unreadable files and UsageError when the header lacks the chain columns. */
-export async function* readCsvRecords(path: string, columns: CsvColumns = {}): AsyncGenerator<NumberedRecord> {
+export async function* readCsvRecords(path: string, options: ReadOptions = {}): AsyncGenerator<NumberedRecord> {
+  const columns = options.columns ?? {};
+  const chain = (value: string | undefined): string => (options.stripGaps ? (value ?? '').replace(GAPS, '') : (value ?? ''));
   const idColumn = columns.id ?? 'id';
   const heavyColumn = columns.heavy ?? 'heavy';
   const lightColumn = columns.light ?? 'light';
   const delimiter = /\.tsv(\.gz)?$/i.test(path) ? '\t' : ',';
-  const parser = openInput(path).pipe(
+  const source = openInput(path);
+  const parser = source.pipe(
     parse({ columns: true, bom: true, delimiter, skip_empty_lines: true, relax_quotes: false, trim: false }),
   );
+  // pipe() does not forward the source's errors (a missing file): hand them to the parser we iterate.
+  source.on('error', (error) => parser.destroy(error));
   let row = 0;
   let checked = false;
   try {
@@ -53,8 +64,8 @@ export async function* readCsvRecords(path: string, columns: CsvColumns = {}): A
         row,
         record: {
           ...(id !== undefined && id !== '' ? { id } : {}),
-          heavy: raw[heavyColumn] ?? '',
-          light: raw[lightColumn] ?? '',
+          heavy: chain(raw[heavyColumn]),
+          light: chain(raw[lightColumn]),
         },
       };
     }

@@ -22,6 +22,7 @@ interface EmbedCliOptions {
   layer?: number;
   maxBatchTokens?: number;
   threads?: number;
+  stripGaps?: boolean;
 }
 
 /** Rows per chunk: bounds memory while keeping batches full. */
@@ -47,6 +48,7 @@ export function registerEmbed(program: Command): void {
       'hidden state to use: 0 = embedding output, N = last layer (default), negative counts from the end',
       parseInteger('--layer'),
     )
+    .option('--strip-gaps', 'remove alignment gaps ("-" and ".") from the chains instead of rejecting those rows')
     .option('--max-batch-tokens <n>', 'token budget per batch, padding included (default 8192)', parseInteger('--max-batch-tokens', { min: 1 }))
     .option('--threads <n>', 'CPU threads for ONNX Runtime (default: all cores)', parseInteger('--threads', { min: 1 }))
     .addHelpText(
@@ -66,12 +68,13 @@ async function runEmbed(options: EmbedCliOptions): Promise<number> {
   });
   // Fail on a bad --layer / pooler request before reading any input.
   model.resolveLayer(options.layer);
+  model.assertSupports({ pooler: options.pooling === 'pooler' });
   const output = await LineWriter.open(options.output);
   const rejects = new RejectLog(options.output);
   let ok = false;
   try {
     let chunk: NumberedRecord[] = [];
-    for await (const numbered of readCsvRecords(options.input)) {
+    for await (const numbered of readCsvRecords(options.input, { stripGaps: Boolean(options.stripGaps) })) {
       chunk.push(numbered);
       if (chunk.length >= CHUNK_ROWS) {
         await embedChunk(model, chunk, options, output, rejects);
