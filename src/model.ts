@@ -1,5 +1,5 @@
 /**
- * IgBert: a loaded BERT masked-LM checkpoint, its tokenizer, and lazily created ONNX Runtime sessions — one per
+ * IgBertModel: a loaded BERT masked-LM checkpoint, its tokenizer, and lazily created ONNX Runtime sessions — one per
  * output selection (hidden state of layer k, logits, pooler), each a graph built in TypeScript from the checkpoint.
  * Tasks (src/tasks/) run on `forward`, which feeds the one token-budget batcher.
  */
@@ -7,9 +7,11 @@ import type { BertConfig } from './config.js';
 import { UsageError } from './errors.js';
 import { buildBertGraph, type BertGraphOutputs, type WeightSource } from './graph/bert.js';
 import { planBatches, type BatchingOptions } from './runtime/batcher.js';
-import type { BatchInputs, ModelSession, OutputTensor, SessionFactory } from './runtime/session.js';
+import type { ModelSession, OutputTensor, SessionFactory } from './runtime/session.js';
 import type { BertTokenizer } from './tokenizer/bertTokenizer.js';
-import { encodeAntibody, type AntibodyRecord, type EncodedAntibody } from './tokenizer/antibody.js';
+import { embed, type EmbedOptions, type EmbeddingResult } from './tasks/embed.js';
+import { maskedLogits, type LogitsOptions, type TokenLogits } from './tasks/logits.js';
+import { encodeAntibody, padBatch, type AntibodyRecord, type EncodedAntibody } from './tokenizer/antibody.js';
 
 export const PRODUCER = { name: 'igbert', version: '0.1.0' };
 
@@ -31,12 +33,8 @@ export interface ModelOptions {
   threads?: number;
 }
 
-/** One item ready for the model: token ids only (attention is all ones; token type 0, as the model card). */
-export interface TokenizedItem {
-  inputIds: ArrayLike<number>;
-}
 
-export class IgBert {
+export class IgBertModel {
   private readonly sessions = new Map<string, Promise<ModelSession>>();
   private disposed = false;
 
@@ -117,7 +115,7 @@ export class IgBert {
    * order: callers place results by index.
    */
   async forward(
-    items: readonly TokenizedItem[],
+    items: readonly EncodedAntibody[],
     outputs: BertGraphOutputs,
     onBatch: (indices: readonly number[], tensors: Record<string, OutputTensor>, paddedLength: number) => void,
   ): Promise<void> {
@@ -125,9 +123,19 @@ export class IgBert {
     const session = await this.session(outputs);
     const lengths = items.map((item) => item.inputIds.length);
     for (const indices of planBatches(lengths, this.options.batching)) {
-      const batch = padBatch(indices.map((i) => items[i] as TokenizedItem), this.config.pad_token_id);
+      const batch = padBatch(indices.map((i) => items[i] as EncodedAntibody), this.config.pad_token_id);
       onBatch(indices, await session.run(batch), batch.sequenceLength);
     }
+  }
+
+  /** Sequence (and residue) embeddings; see src/tasks/embed.ts for the poolings. */
+  embed(records: readonly AntibodyRecord[], options: EmbedOptions = {}): Promise<EmbeddingResult[]> {
+    return embed(this, records, options);
+  }
+
+  /** Masked-LM logits (or log-probabilities with { logProbs: true }) for every token of each record. */
+  maskedLogits(records: readonly AntibodyRecord[], options: LogitsOptions = {}): Promise<TokenLogits[]> {
+    return maskedLogits(this, records, options);
   }
 
   async dispose(): Promise<void> {
@@ -146,19 +154,4 @@ export class IgBert {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.dispose();
   }
-}
-
-/** Right-pads token ids to the longest item, as Hugging Face `padding=True`. */
-export function padBatch(items: readonly TokenizedItem[], padId: number): BatchInputs {
-  const sequenceLength = Math.max(...items.map((item) => item.inputIds.length));
-  const size = items.length * sequenceLength;
-  const inputIds = new BigInt64Array(size).fill(BigInt(padId));
-  const attentionMask = new BigInt64Array(size);
-  items.forEach((item, row) => {
-    for (let t = 0; t < item.inputIds.length; t++) {
-      inputIds[row * sequenceLength + t] = BigInt(item.inputIds[t] as number);
-      attentionMask[row * sequenceLength + t] = 1n;
-    }
-  });
-  return { batchSize: items.length, sequenceLength, inputIds, attentionMask, tokenTypeIds: new BigInt64Array(size) };
 }

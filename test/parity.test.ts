@@ -5,10 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
-import { loadModel } from '../src/node/loadModel.js';
-import type { IgBert } from '../src/model.js';
-import { embed } from '../src/tasks/embed.js';
-import { maskedLogits } from '../src/tasks/logits.js';
+import { IgBert } from '../src/index.js';
+
 import type { Pooling } from '../src/tasks/pooling.js';
 import { assertClose, CHECKPOINTS, FIXTURES, flat, readJson } from './helpers.js';
 
@@ -34,7 +32,7 @@ for (const name of ['mlm-h64', 'model-pooler', 'mlm-legacy']) {
     const records = reference.records.map(({ id, heavy, light }) => ({ id, heavy, light }));
     let model: IgBert;
     before(async () => {
-      model = await loadModel(join(CHECKPOINTS, name), { batching: { maxBatchTokens: 4096 } });
+      model = await IgBert.load(join(CHECKPOINTS, name), { batching: { maxBatchTokens: 4096 } });
     });
     after(async () => model.dispose());
 
@@ -50,7 +48,7 @@ for (const name of ['mlm-h64', 'model-pooler', 'mlm-legacy']) {
       const subset = reference.records.filter((r) => r.embeddings[pooling] !== undefined);
       if (subset.length === 0) continue;
       test(`${pooling} embeddings, all records in one mixed-length batch`, async () => {
-        const results = await embed(model, subset.map(({ id, heavy, light }) => ({ id, heavy, light })), { pooling });
+        const results = await model.embed(subset.map(({ id, heavy, light }) => ({ id, heavy, light })), { pooling });
         results.forEach((result, i) => {
           const ref = subset[i] as ReferenceRecord;
           assert.equal(result.id, ref.id);
@@ -60,8 +58,8 @@ for (const name of ['mlm-h64', 'model-pooler', 'mlm-legacy']) {
     }
 
     test('residue embeddings (last layer and layer 1)', async () => {
-      const last = await embed(model, records, { residues: true });
-      const layer1 = await embed(model, records, { residues: true, layer: 1 });
+      const last = await model.embed(records, { residues: true });
+      const layer1 = await model.embed(records, { residues: true, layer: 1 });
       reference.records.forEach((ref, i) => {
         assertClose(flat((last[i]?.residueEmbeddings ?? []).map((r) => [...r])), flat(ref.residue_embeddings), `${ref.id} residues`);
         const rows = [...Array(ref.heavy.length).keys()].map((k) => 1 + k);
@@ -74,7 +72,7 @@ for (const name of ['mlm-h64', 'model-pooler', 'mlm-legacy']) {
 
     if (reference.records[0]?.logits) {
       test('masked-LM logits for every token', async () => {
-        const results = await maskedLogits(model, records);
+        const results = await model.maskedLogits(records);
         results.forEach((result, i) => {
           const ref = reference.records[i] as ReferenceRecord;
           assertClose(result.values, flat(ref.logits as number[][]), `${ref.id} logits`);
@@ -83,9 +81,9 @@ for (const name of ['mlm-h64', 'model-pooler', 'mlm-legacy']) {
     }
 
     test('batch invariance: each record alone equals the record inside the mixed batch', async () => {
-      const batched = await embed(model, records, { pooling: 'mean', residues: true });
+      const batched = await model.embed(records, { pooling: 'mean', residues: true });
       for (const [i, record] of records.entries()) {
-        const [alone] = await embed(model, [record], { pooling: 'mean', residues: true });
+        const [alone] = await model.embed([record], { pooling: 'mean', residues: true });
         assertClose(alone?.embedding ?? [], batched[i]?.embedding ?? [], `${record.id} alone vs batch`);
         assertClose(
           flat((alone?.residueEmbeddings ?? []).map((r) => [...r])),

@@ -8,7 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { parseBertConfig } from '../config.js';
 import { CheckpointError, FileError } from '../errors.js';
 import type { BoundTensor, WeightSource } from '../graph/bert.js';
-import { IgBert, type ModelOptions } from '../model.js';
+import { IgBertModel, type CheckpointBinding, type ModelOptions } from '../model.js';
 import { OrtNodeSessionFactory } from '../runtime/ortNode.js';
 import { BertTokenizer } from '../tokenizer/bertTokenizer.js';
 import { findCheckpointWeights, readTensor } from '../weights/checkpointFiles.js';
@@ -45,8 +45,21 @@ export async function loadTokenizer(dir: string): Promise<BertTokenizer> {
   return BertTokenizer.fromFiles((name) => readOptionalText(join(dir, name)), dir);
 }
 
+/** IgBert on Node: the model plus loading from a checkpoint folder. */
+export class IgBert extends IgBertModel {
+  /** Loads a Hugging Face checkpoint folder; ONNX Runtime sessions are created on first use. */
+  static async load(dir: string, options: ModelOptions = {}): Promise<IgBert> {
+    return new IgBert(await loadCheckpoint(dir), new OrtNodeSessionFactory(), options);
+  }
+}
+
 /** Loads a checkpoint folder and returns a ready IgBert (sessions are created on first use). */
-export async function loadModel(dir: string, options: ModelOptions = {}): Promise<IgBert> {
+export function loadModel(dir: string, options: ModelOptions = {}): Promise<IgBert> {
+  return IgBert.load(dir, options);
+}
+
+/** Reads config, tokenizer and weight headers of a checkpoint folder and binds the weights for graph building. */
+export async function loadCheckpoint(dir: string): Promise<CheckpointBinding> {
   await requireFolder(dir);
   const configText = await readOptionalText(join(dir, 'config.json'));
   if (configText === undefined) {
@@ -98,18 +111,14 @@ export async function loadModel(dir: string, options: ModelOptions = {}): Promis
       };
     },
   };
-  return new IgBert(
-    {
-      source: dir,
-      config,
-      tokenizer,
-      weights,
-      hasPooler: store.hasPooler,
-      hasMlmHead: store.hasMlmHead,
-      ...(externalDataFolder ? { externalDataFolder } : {}),
-    },
-    new OrtNodeSessionFactory(),
-    options,
-  );
+  return {
+    source: dir,
+    config,
+    tokenizer,
+    weights,
+    hasPooler: store.hasPooler,
+    hasMlmHead: store.hasMlmHead,
+    ...(externalDataFolder ? { externalDataFolder } : {}),
+  };
 }
 

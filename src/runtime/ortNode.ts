@@ -12,10 +12,11 @@ class OrtNodeSession implements ModelSession {
 
   async run(inputs: BatchInputs): Promise<Record<string, OutputTensor>> {
     const dims = [inputs.batchSize, inputs.sequenceLength];
+    const int64 = (values: Int32Array): ort.Tensor => new ort.Tensor('int64', BigInt64Array.from(values, BigInt), dims);
     const feeds = {
-      input_ids: new ort.Tensor('int64', inputs.inputIds, dims),
-      attention_mask: new ort.Tensor('int64', inputs.attentionMask, dims),
-      token_type_ids: new ort.Tensor('int64', inputs.tokenTypeIds, dims),
+      input_ids: int64(inputs.inputIds),
+      attention_mask: int64(inputs.attentionMask),
+      token_type_ids: int64(inputs.tokenTypeIds),
     };
     let results: ort.InferenceSession.OnnxValueMapType;
     try {

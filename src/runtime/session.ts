@@ -4,14 +4,9 @@
  * onnxruntime-web and other execution providers plug in behind the same two interfaces.
  */
 
-/** One padded batch, row-major [batchSize, sequenceLength]. */
-export interface BatchInputs {
-  batchSize: number;
-  sequenceLength: number;
-  inputIds: BigInt64Array;
-  attentionMask: BigInt64Array;
-  tokenTypeIds: BigInt64Array;
-}
+/** One padded batch, row-major [batchSize, sequenceLength] (the backend converts to the graph's int64). */
+export type { PaddedBatch as BatchInputs } from '../tokenizer/antibody.js';
+import type { PaddedBatch as BatchInputs } from '../tokenizer/antibody.js';
 
 export interface OutputTensor {
   data: Float32Array;

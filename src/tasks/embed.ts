@@ -1,7 +1,7 @@
 /**
  * Sequence and residue embeddings from the last (or a chosen) hidden state, as the IgBert model card computes them.
  */
-import type { IgBert } from '../model.js';
+import type { IgBertModel } from '../model.js';
 import { UsageError } from '../errors.js';
 import type { AntibodyRecord, EncodedAntibody } from '../tokenizer/antibody.js';
 import { meanOfRows, poolingRows, residueRows, type Pooling } from './pooling.js';
@@ -24,7 +24,7 @@ export interface EmbeddingResult {
 
 /** Embeds already-encoded records; results in input order. `firstRecordNumber` numbers records in messages. */
 export async function embedEncoded(
-  model: IgBert,
+  model: IgBertModel,
   encoded: readonly EncodedAntibody[],
   options: EmbedOptions = {},
   firstRecordNumber = 1,
@@ -65,6 +65,6 @@ export async function embedEncoded(
 }
 
 /** Validates, tokenises and embeds antibody records. */
-export async function embed(model: IgBert, records: readonly AntibodyRecord[], options: EmbedOptions = {}): Promise<EmbeddingResult[]> {
+export async function embed(model: IgBertModel, records: readonly AntibodyRecord[], options: EmbedOptions = {}): Promise<EmbeddingResult[]> {
   return embedEncoded(model, model.encode(records), options);
 }

@@ -1,5 +1,5 @@
 /** Masked-LM logits (or log-probabilities) for every token of each record, as BertForMaskedLM returns them. */
-import type { IgBert } from '../model.js';
+import type { IgBertModel } from '../model.js';
 import type { AntibodyRecord, EncodedAntibody } from '../tokenizer/antibody.js';
 
 export interface TokenLogits {
@@ -17,7 +17,7 @@ export interface LogitsOptions {
 }
 
 export async function logitsEncoded(
-  model: IgBert,
+  model: IgBertModel,
   encoded: readonly EncodedAntibody[],
   options: LogitsOptions = {},
 ): Promise<TokenLogits[]> {
@@ -40,6 +40,6 @@ export async function logitsEncoded(
   return results;
 }
 
-export async function maskedLogits(model: IgBert, records: readonly AntibodyRecord[], options: LogitsOptions = {}): Promise<TokenLogits[]> {
+export async function maskedLogits(model: IgBertModel, records: readonly AntibodyRecord[], options: LogitsOptions = {}): Promise<TokenLogits[]> {
   return logitsEncoded(model, model.encode(records), options);
 }

@@ -4,7 +4,7 @@ import { InputError } from '../../errors.js';
 import { readCsvRecords, type NumberedRecord } from '../../io/readRecords.js';
 import { LineWriter } from '../../io/output.js';
 import { float32ArrayJson } from '../../io/numbers.js';
-import type { IgBert } from '../../model.js';
+import type { IgBertModel } from '../../model.js';
 import { loadModel } from '../../node/loadModel.js';
 import { embedEncoded, type EmbeddingResult } from '../../tasks/embed.js';
 import { POOLINGS, poolingRows, type Pooling } from '../../tasks/pooling.js';
@@ -95,7 +95,7 @@ async function runEmbed(options: EmbedCliOptions): Promise<number> {
 }
 
 async function embedChunk(
-  model: IgBert,
+  model: IgBertModel,
   chunk: readonly NumberedRecord[],
   options: EmbedCliOptions,
   output: LineWriter,
