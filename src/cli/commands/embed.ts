@@ -1,17 +1,11 @@
 /** `igbert embed`: sequence (and residue) embeddings for every row of a CSV, as JSON lines in input order. */
 import type { Command } from 'commander';
-import { InputError } from '../../errors.js';
-import { readCsvRecords, type NumberedRecord } from '../../io/readRecords.js';
-import { LineWriter } from '../../io/output.js';
-import { float32ArrayJson } from '../../io/numbers.js';
-import type { IgBertModel } from '../../model.js';
 import { loadModel } from '../../node/loadModel.js';
-import { embedEncoded, type EmbeddingResult } from '../../tasks/embed.js';
+import { embedEncoded } from '../../tasks/embed.js';
 import { POOLINGS, poolingRows, type Pooling } from '../../tasks/pooling.js';
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
-import { EXIT } from '../exitCodes.js';
 import { parseChoice, parseInteger } from '../options.js';
-import { RejectLog } from '../rejects.js';
+import { runRecordPipeline } from '../pipeline.js';
 
 interface EmbedCliOptions {
   model: string;
@@ -24,9 +18,6 @@ interface EmbedCliOptions {
   threads?: number;
   stripGaps?: boolean;
 }
-
-/** Rows per chunk: bounds memory while keeping batches full. */
-const CHUNK_ROWS = 1024;
 
 export function registerEmbed(program: Command): void {
   program
@@ -69,59 +60,22 @@ async function runEmbed(options: EmbedCliOptions): Promise<number> {
   // Fail on a bad --layer / pooler request before reading any input.
   model.resolveLayer(options.layer);
   model.assertSupports({ pooler: options.pooling === 'pooler' });
-  const output = await LineWriter.open(options.output);
-  const rejects = new RejectLog(options.output);
-  let ok = false;
-  try {
-    let chunk: NumberedRecord[] = [];
-    for await (const numbered of readCsvRecords(options.input, { stripGaps: Boolean(options.stripGaps) })) {
-      chunk.push(numbered);
-      if (chunk.length >= CHUNK_ROWS) {
-        await embedChunk(model, chunk, options, output, rejects);
-        chunk = [];
-      }
-    }
-    await embedChunk(model, chunk, options, output, rejects);
-    ok = true;
-  } finally {
-    await output.close(ok);
-    await rejects.close();
-  }
-  if (rejects.count > 0) {
-    process.stderr.write(`igbert: ${rejects.count} row(s) rejected, see ${rejects.path}; all other rows were embedded.\n`);
-    return EXIT.rowsRejected;
-  }
-  return EXIT.ok;
-}
-
-async function embedChunk(
-  model: IgBertModel,
-  chunk: readonly NumberedRecord[],
-  options: EmbedCliOptions,
-  output: LineWriter,
-  rejects: RejectLog,
-): Promise<void> {
-  const valid: EncodedAntibody[] = [];
-  for (const { row, record } of chunk) {
-    try {
-      const [encoded] = model.encode([record], row) as [EncodedAntibody];
-      if (options.pooling !== 'pooler') poolingRows(encoded, options.pooling, row);
-      valid.push(encoded);
-    } catch (error) {
-      if (!(error instanceof InputError)) throw error;
-      await rejects.reject(row, record.id, error);
-    }
-  }
-  const results = await embedEncoded(model, valid, {
-    pooling: options.pooling,
-    ...(options.layer !== undefined ? { layer: options.layer } : {}),
-    residues: Boolean(options.residues),
-  });
-  for (const result of results) await output.write(embeddingLine(result));
-}
-
-function embeddingLine(result: EmbeddingResult): string {
-  let line = `{"id":${JSON.stringify(result.id)},"embedding":${float32ArrayJson(result.embedding)}`;
-  if (result.residueEmbeddings) line += `,"residue_embeddings":[${result.residueEmbeddings.map(float32ArrayJson).join(',')}]`;
-  return line + '}';
+  return await runRecordPipeline<EncodedAntibody>(
+    { input: options.input, output: options.output, stripGaps: Boolean(options.stripGaps) },
+    {
+      prepare({ row, record }) {
+        const [encoded] = model.encode([record], row) as [EncodedAntibody];
+        if (options.pooling !== 'pooler') poolingRows(encoded, options.pooling, row);
+        return encoded;
+      },
+      async process(encoded) {
+        const results = await embedEncoded(model, encoded, {
+          pooling: options.pooling,
+          ...(options.layer !== undefined ? { layer: options.layer } : {}),
+          residues: Boolean(options.residues),
+        });
+        return results.map((r) => ({ id: r.id, embedding: r.embedding, residue_embeddings: r.residueEmbeddings }));
+      },
+    },
+  );
 }
