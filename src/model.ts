@@ -11,6 +11,10 @@ import type { ModelSession, OutputTensor, SessionFactory } from './runtime/sessi
 import type { BertTokenizer } from './tokenizer/bertTokenizer.js';
 import { embed, type EmbedOptions, type EmbeddingResult } from './tasks/embed.js';
 import { maskedLogits, type LogitsOptions, type TokenLogits } from './tasks/logits.js';
+import { fill, type FillOptions, type FillResult } from './tasks/fill.js';
+import { mutate, type MutateOptions, type MutationRecord, type MutationScore } from './tasks/mutate.js';
+import { scan, type ScanOptions, type ScanResult } from './tasks/scan.js';
+import { score, type ScoreOptions, type ScoreResult } from './tasks/score.js';
 import { encodeAntibody, padBatch, type AntibodyRecord, type EncodedAntibody } from './tokenizer/antibody.js';
 
 export const PRODUCER = { name: 'igbert', version: '0.1.0' };
@@ -26,6 +30,8 @@ export interface CheckpointBinding {
   hasMlmHead: boolean;
   /** Folder that external-data locations produced by `weights` are relative to. */
   externalDataFolder?: string;
+  /** Weight precision the graph runs with: "fp32", "fp16" or "int8". */
+  dtype: string;
 }
 
 export interface ModelOptions {
@@ -136,6 +142,26 @@ export class IgBertModel {
   /** Masked-LM logits (or log-probabilities with { logProbs: true }) for every token of each record. */
   maskedLogits(records: readonly AntibodyRecord[], options: LogitsOptions = {}): Promise<TokenLogits[]> {
     return maskedLogits(this, records, options);
+  }
+
+  /** Pseudo-log-likelihood (exact, one pass per residue) or wild-type marginal likelihood; see src/tasks/score.ts. */
+  score(records: readonly AntibodyRecord[], options: ScoreOptions = {}): Promise<ScoreResult[]> {
+    return score(this, records, options);
+  }
+
+  /** Mutation-set scores (masked- or wild-type-marginal); one result per (record, set); see src/tasks/mutate.ts. */
+  mutate(records: readonly MutationRecord[], options: MutateOptions = {}): Promise<MutationScore[]> {
+    return mutate(this, records, options);
+  }
+
+  /** Deep mutational scan: every standard amino acid at every position of the regions; see src/tasks/scan.ts. */
+  scan(records: readonly AntibodyRecord[], options: ScanOptions = {}): Promise<ScanResult[]> {
+    return scan(this, records, options);
+  }
+
+  /** Infilling of '*' residues and mask regions (greedy or sampled, parallel or by confidence); see src/tasks/fill.ts. */
+  fill(records: readonly AntibodyRecord[], options: FillOptions = {}): Promise<FillResult[]> {
+    return fill(this, records, options);
   }
 
   async dispose(): Promise<void> {

@@ -8,20 +8,33 @@
  * to [batch, heads, seq, head_dim] and back.
  */
 import type { BertConfig } from '../config.js';
-import { OnnxGraphBuilder, TensorType, type ExternalLocation } from './onnxBuilder.js';
+import { OnnxGraphBuilder, TensorType, type ExternalLocation, type TensorTypeCode } from './onnxBuilder.js';
 
-/** Where one float32 weight's bytes are: a byte range of a file beside the graph, or bytes in memory. */
+/** Where one weight's bytes are: a byte range of a file beside the graph, or bytes in memory. */
 export interface BoundTensor {
   /** Initializer name: the checkpoint key, so tied weights resolve to one initializer. */
   name: string;
+  /** Storage type; FLOAT16 weights are cast to float32 once, when the session is created. Default FLOAT. */
+  elemType?: TensorTypeCode;
   external?: ExternalLocation;
   raw?: Uint8Array;
 }
 
+/** An encoder nn.Linear stored as int8 [in, out] with one float32 scale per output channel. */
+export interface QuantizedLinearTensors {
+  weight: BoundTensor;
+  scale: BoundTensor;
+}
+
 /** Finds checkpoint tensors by BertModel-relative HF path (e.g. "encoder.layer.0.output.dense.weight"). */
 export interface WeightSource {
-  /** Resolves and shape-checks a float32 tensor; throws a CheckpointError naming the path when absent or misshapen. */
+  /** Resolves and shape-checks a float tensor; throws a CheckpointError naming the path when absent or misshapen. */
   resolve(path: string, shape: number[]): BoundTensor;
+  /**
+   * For int8 models: the quantised weight of the encoder Linear at `prefix` (e.g. "encoder.layer.3.output.dense"),
+   * run with ONNX Runtime's DynamicQuantizeMatMul (activations quantised per batch at run time). Absent = float.
+   */
+  resolveQuantized?(prefix: string, inFeatures: number, outFeatures: number): QuantizedLinearTensors | undefined;
   /** Path of the MLM decoder matrix [vocab, hidden]: "cls.predictions.decoder.weight" or the tied word embeddings. */
   readonly decoderWeightPath: string;
   /** Path of the MLM output bias [vocab]. */
@@ -40,6 +53,8 @@ export interface BertGraphOutputs {
 }
 
 export const OPSET = 17;
+/** ONNX Runtime's contrib operator domain (DynamicQuantizeMatMul). */
+export const MS_DOMAIN = 'com.microsoft';
 
 /** Builds the graph; inputs: input_ids, attention_mask, token_type_ids (int64 [batch, seq]). */
 export function buildBertGraph(config: BertConfig, weights: WeightSource, outputs: BertGraphOutputs): OnnxGraphBuilder {
@@ -47,19 +62,26 @@ export function buildBertGraph(config: BertConfig, weights: WeightSource, output
   const heads = config.num_attention_heads;
   const headDim = H / heads;
   const eps = config.layer_norm_eps;
-  const g = new OnnxGraphBuilder('bert', [{ domain: '', version: OPSET }]);
+  const g = new OnnxGraphBuilder('bert', [
+    { domain: '', version: OPSET },
+    { domain: MS_DOMAIN, version: 1 },
+  ]);
 
-  const bound = new Set<string>();
-  const bind = (path: string, shape: number[]): string => {
-    const tensor = weights.resolve(path, shape);
-    if (!bound.has(tensor.name)) {
-      bound.add(tensor.name);
-      if (tensor.external) g.initializerExternal(tensor.name, TensorType.FLOAT, shape, tensor.external);
-      else if (tensor.raw) g.initializerRaw(tensor.name, TensorType.FLOAT, shape, tensor.raw);
-      else throw new Error(`weight ${path}: no data`);
+  // Initializers by name (tied weights bind once); the value is what consumers read (a float32 Cast of fp16 data).
+  const bound = new Map<string, string>();
+  const addInitializer = (tensor: BoundTensor, shape: number[]): string => {
+    let value = bound.get(tensor.name);
+    if (value === undefined) {
+      const elemType = tensor.elemType ?? TensorType.FLOAT;
+      if (tensor.external) g.initializerExternal(tensor.name, elemType, shape, tensor.external);
+      else if (tensor.raw) g.initializerRaw(tensor.name, elemType, shape, tensor.raw);
+      else throw new Error(`weight ${tensor.name}: no data`);
+      value = elemType === TensorType.FLOAT16 ? g.op('Cast', [tensor.name], `${tensor.name}.f32`, { to: TensorType.FLOAT }) : tensor.name;
+      bound.set(tensor.name, value);
     }
-    return tensor.name;
+    return value;
   };
+  const bind = (path: string, shape: number[]): string => addInitializer(weights.resolve(path, shape), shape);
 
   const inputIds = g.input('input_ids', TensorType.INT64, ['batch', 'sequence']);
   const attentionMask = g.input('attention_mask', TensorType.INT64, ['batch', 'sequence']);
@@ -85,6 +107,24 @@ export function buildBertGraph(config: BertConfig, weights: WeightSource, output
       `${prefix}.out`,
       { transB: 1 },
     );
+  // Encoder Linears may be int8 (per-output-channel weights, activations quantised at run time).
+  const encoderLinear = (x: string, prefix: string, inFeatures: number, outFeatures: number): string => {
+    const quantized = weights.resolveQuantized?.(prefix, inFeatures, outFeatures);
+    if (!quantized) return linear(x, prefix, inFeatures, outFeatures);
+    return g.op(
+      'DynamicQuantizeMatMul',
+      [
+        x,
+        addInitializer(quantized.weight, [inFeatures, outFeatures]),
+        addInitializer(quantized.scale, [outFeatures]),
+        '',
+        bind(`${prefix}.bias`, [outFeatures]),
+      ],
+      `${prefix}.out`,
+      {},
+      MS_DOMAIN,
+    );
+  };
   // Exact GELU, as transformers' GELUActivation: 0.5 * x * (1 + erf(x / sqrt(2))).
   const gelu = (x: string): string => {
     const erf = g.op('Erf', [g.op('Div', [x, g.float32(Math.SQRT2)], 'gelu_scaled')], 'gelu_erf');
@@ -137,9 +177,9 @@ export function buildBertGraph(config: BertConfig, weights: WeightSource, output
     // BertSelfAttention
     const splitHeads = (x: string, perm: number[], name: string): string =>
       g.op('Transpose', [g.op('Reshape', [x, splitHeadsShape], `${name}_split`)], name, { perm });
-    const query = splitHeads(linear(hidden, `${p}.attention.self.query`, H, H), [0, 2, 1, 3], `${p}.q`);
-    const keyT = splitHeads(linear(hidden, `${p}.attention.self.key`, H, H), [0, 2, 3, 1], `${p}.kT`);
-    const value = splitHeads(linear(hidden, `${p}.attention.self.value`, H, H), [0, 2, 1, 3], `${p}.v`);
+    const query = splitHeads(encoderLinear(hidden, `${p}.attention.self.query`, H, H), [0, 2, 1, 3], `${p}.q`);
+    const keyT = splitHeads(encoderLinear(hidden, `${p}.attention.self.key`, H, H), [0, 2, 3, 1], `${p}.kT`);
+    const value = splitHeads(encoderLinear(hidden, `${p}.attention.self.value`, H, H), [0, 2, 1, 3], `${p}.v`);
     const scores = g.op('Mul', [g.op('MatMul', [query, keyT], `${p}.qk`), scale], `${p}.scores`);
     const probs = g.op('Softmax', [g.op('Add', [scores, attentionBias], `${p}.masked_scores`)], `${p}.probs`, { axis: -1 });
     const context = g.op('MatMul', [probs, value], `${p}.context`);
@@ -149,11 +189,11 @@ export function buildBertGraph(config: BertConfig, weights: WeightSource, output
       `${p}.context_2d`,
     );
     // BertSelfOutput: dense, residual, LayerNorm
-    const attnOut = linear(merged, `${p}.attention.output.dense`, H, H);
+    const attnOut = encoderLinear(merged, `${p}.attention.output.dense`, H, H);
     const attention = layerNorm(g.op('Add', [attnOut, hidden], `${p}.attn_residual`), `${p}.attention.output.LayerNorm`);
     // BertIntermediate + BertOutput
-    const intermediate = gelu(linear(attention, `${p}.intermediate.dense`, H, config.intermediate_size));
-    const ffnOut = linear(intermediate, `${p}.output.dense`, config.intermediate_size, H);
+    const intermediate = gelu(encoderLinear(attention, `${p}.intermediate.dense`, H, config.intermediate_size));
+    const ffnOut = encoderLinear(intermediate, `${p}.output.dense`, config.intermediate_size, H);
     hidden = layerNorm(g.op('Add', [ffnOut, attention], `${p}.ffn_residual`), `${p}.output.LayerNorm`);
     if (outputs.hiddenStateLayer === i + 1) emitHidden(hidden);
   }

@@ -14,6 +14,7 @@ import { BertTokenizer } from '../tokenizer/bertTokenizer.js';
 import { findCheckpointWeights, readTensor } from '../weights/checkpointFiles.js';
 import type { TensorInfo } from '../weights/safetensors.js';
 import { WeightStore } from '../weights/weightStore.js';
+import { convertedWeights, type WeightDType } from './convertWeights.js';
 
 async function requireFolder(dir: string): Promise<void> {
   let info;
@@ -48,18 +49,25 @@ export async function loadTokenizer(dir: string): Promise<BertTokenizer> {
 /** IgBert on Node: the model plus loading from a checkpoint folder. */
 export class IgBert extends IgBertModel {
   /** Loads a Hugging Face checkpoint folder; ONNX Runtime sessions are created on first use. */
-  static async load(dir: string, options: ModelOptions = {}): Promise<IgBert> {
-    return new IgBert(await loadCheckpoint(dir), new OrtNodeSessionFactory(), options);
+  static async load(dir: string, options: LoadOptions = {}): Promise<IgBert> {
+    return new IgBert(await loadCheckpoint(dir, options), new OrtNodeSessionFactory(), options);
   }
 }
 
+export interface LoadOptions extends ModelOptions {
+  /** Weight precision: fp32 (default, exact), fp16 (half-size weights, fp32 compute) or int8 (quantised encoder). */
+  dtype?: WeightDType;
+  /** Called with one-line progress messages (conversion). */
+  onProgress?: (message: string) => void;
+}
+
 /** Loads a checkpoint folder and returns a ready IgBert (sessions are created on first use). */
-export function loadModel(dir: string, options: ModelOptions = {}): Promise<IgBert> {
+export function loadModel(dir: string, options: LoadOptions = {}): Promise<IgBert> {
   return IgBert.load(dir, options);
 }
 
 /** Reads config, tokenizer and weight headers of a checkpoint folder and binds the weights for graph building. */
-export async function loadCheckpoint(dir: string): Promise<CheckpointBinding> {
+export async function loadCheckpoint(dir: string, options: LoadOptions = {}): Promise<CheckpointBinding> {
   await requireFolder(dir);
   const configText = await readOptionalText(join(dir, 'config.json'));
   if (configText === undefined) {
@@ -74,6 +82,12 @@ export async function loadCheckpoint(dir: string): Promise<CheckpointBinding> {
   }
   const files = await findCheckpointWeights(dir);
   const store = new WeightStore(files, config);
+  const common = { source: dir, config, tokenizer, hasPooler: store.hasPooler, hasMlmHead: store.hasMlmHead };
+  const dtype = options.dtype ?? 'fp32';
+  if (dtype !== 'fp32') {
+    const converted = await convertedWeights(config, store, files, dtype, options.onProgress);
+    return { ...common, weights: converted.weights, externalDataFolder: converted.folder, dtype };
+  }
 
   // ORT resolves external data against one folder: use the real folder of the weight files when they share one
   // (a plain folder, or a Hugging Face cache snapshot whose files all link into blobs/).
@@ -111,14 +125,6 @@ export async function loadCheckpoint(dir: string): Promise<CheckpointBinding> {
       };
     },
   };
-  return {
-    source: dir,
-    config,
-    tokenizer,
-    weights,
-    hasPooler: store.hasPooler,
-    hasMlmHead: store.hasMlmHead,
-    ...(externalDataFolder ? { externalDataFolder } : {}),
-  };
+  return { ...common, weights, dtype, ...(externalDataFolder ? { externalDataFolder } : {}) };
 }
 
