@@ -37,6 +37,8 @@ export interface CheckpointBinding {
 export interface ModelOptions {
   batching?: BatchingOptions;
   threads?: number;
+  /** Attention implementation in the graph; default: fused where the runtime has it. */
+  attention?: 'standard' | 'multihead';
 }
 
 
@@ -104,7 +106,9 @@ export class IgBertModel {
     const key = JSON.stringify(outputs);
     let session = this.sessions.get(key);
     if (!session) {
-      const graph = buildBertGraph(this.config, this.checkpoint.weights, outputs);
+      const graph = buildBertGraph(this.config, this.checkpoint.weights, outputs, {
+        attention: this.options.attention ?? (this.factory.multiHeadAttention ? 'multihead' : 'standard'),
+      });
       session = this.factory.create(graph.encode(PRODUCER, `IgBert graph for ${this.checkpoint.source}`), {
         ...(this.checkpoint.externalDataFolder ? { externalDataFolder: this.checkpoint.externalDataFolder } : {}),
         ...(this.options.threads ? { threads: this.options.threads } : {}),

@@ -26,13 +26,13 @@ interface Reference {
   records: ReferenceRecord[];
 }
 
-for (const name of ['mlm-h64', 'model-pooler', 'mlm-legacy']) {
-  describe(`parity with transformers: ${name}`, () => {
+for (const name of ['mlm-h64', 'model-pooler', 'mlm-legacy']) for (const attention of ['multihead', 'standard'] as const) {
+  describe(`parity with transformers: ${name}, ${attention} attention`, () => {
     const reference = readJson<Reference>(join(FIXTURES, 'reference', `${name}.json`));
     const records = reference.records.map(({ id, heavy, light }) => ({ id, heavy, light }));
     let model: IgBert;
     before(async () => {
-      model = await IgBert.load(join(CHECKPOINTS, name), { batching: { maxBatchTokens: 4096 } });
+      model = await IgBert.load(join(CHECKPOINTS, name), { batching: { maxBatchTokens: 4096 }, attention });
     });
     after(async () => model.dispose());
 

@@ -57,7 +57,20 @@ export const OPSET = 17;
 export const MS_DOMAIN = 'com.microsoft';
 
 /** Builds the graph; inputs: input_ids, attention_mask, token_type_ids (int64 [batch, seq]). */
-export function buildBertGraph(config: BertConfig, weights: WeightSource, outputs: BertGraphOutputs): OnnxGraphBuilder {
+export interface BertGraphOptions {
+  /**
+   * "multihead" fuses scaled dot-product attention into ONNX Runtime's MultiHeadAttention contrib operator
+   * (with key_padding_mask; CPU and wasm); "standard" spells it out in ONNX operators (any runtime).
+   */
+  attention?: 'standard' | 'multihead';
+}
+
+export function buildBertGraph(
+  config: BertConfig,
+  weights: WeightSource,
+  outputs: BertGraphOutputs,
+  options: BertGraphOptions = {},
+): OnnxGraphBuilder {
   const H = config.hidden_size;
   const heads = config.num_attention_heads;
   const headDim = H / heads;
@@ -151,14 +164,44 @@ export function buildBertGraph(config: BertConfig, weights: WeightSource, output
   const embeddingSum = g.op('Add', [g.op('Add', [words, tokenTypes], 'embeddings_wt'), positions], 'embeddings_sum');
   let hidden = g.op('Reshape', [layerNorm(embeddingSum, 'embeddings.LayerNorm'), flatShape], 'hidden_states_0');
 
-  // Additive attention mask [batch, 1, 1, seq]: 0 where attended, float32 min where padded (as transformers).
-  const maskFloat = g.op('Cast', [attentionMask], 'attention_mask_f', { to: TensorType.FLOAT });
-  const maskBias = g.op(
-    'Mul',
-    [g.op('Sub', [g.float32(1), maskFloat], 'inverted_mask'), g.float32(-3.4028234663852886e38)],
-    'mask_bias_2d',
-  );
-  const attentionBias = g.op('Unsqueeze', [maskBias, g.int64s([1, 2])], 'attention_bias');
+  // Masks are built once, on first use: an additive bias [batch, 1, 1, seq] (0 where attended, float32 min where
+  // padded, as transformers) for standard attention, or the int32 key padding mask for MultiHeadAttention.
+  let attentionBias: string | undefined;
+  const additiveMask = (): string => {
+    if (attentionBias) return attentionBias;
+    const maskFloat = g.op('Cast', [attentionMask], 'attention_mask_f', { to: TensorType.FLOAT });
+    const inverted = g.op('Sub', [g.float32(1), maskFloat], 'inverted_mask');
+    const bias2d = g.op('Mul', [inverted, g.float32(-3.4028234663852886e38)], 'mask_bias_2d');
+    attentionBias = g.op('Unsqueeze', [bias2d, g.int64s([1, 2])], 'attention_bias');
+    return attentionBias;
+  };
+  let keyPaddingMask: string | undefined;
+  const int32Mask = (): string => (keyPaddingMask ??= g.op('Cast', [attentionMask], 'key_padding_mask', { to: TensorType.INT32 }));
+  const to3d = (x: string, name: string): string => g.op('Reshape', [x, hidden3dShape], name);
+
+  // BertSelfAttention's core, softmax(Q K^T / sqrt(d) + mask) V, on [batch*seq, hidden] projections.
+  const standardAttention = (q2d: string, k2d: string, v2d: string, p: string): string => {
+    const splitHeads = (x: string, perm: number[], name: string): string =>
+      g.op('Transpose', [g.op('Reshape', [x, splitHeadsShape], `${name}_split`)], name, { perm });
+    const query = splitHeads(q2d, [0, 2, 1, 3], `${p}.q`);
+    const keyT = splitHeads(k2d, [0, 2, 3, 1], `${p}.kT`);
+    const value = splitHeads(v2d, [0, 2, 1, 3], `${p}.v`);
+    const scores = g.op('Mul', [g.op('MatMul', [query, keyT], `${p}.qk`), g.float32(1 / Math.sqrt(headDim))], `${p}.scores`);
+    const probs = g.op('Softmax', [g.op('Add', [scores, additiveMask()], `${p}.masked_scores`)], `${p}.probs`, { axis: -1 });
+    const context = g.op('MatMul', [probs, value], `${p}.context`);
+    return g.op('Reshape', [g.op('Transpose', [context], `${p}.context_t`, { perm: [0, 2, 1, 3] }), flatShape], `${p}.context_2d`);
+  };
+  const fusedAttention = (q2d: string, k2d: string, v2d: string, p: string): string => {
+    const context = g.op(
+      'MultiHeadAttention',
+      [to3d(q2d, `${p}.q3d`), to3d(k2d, `${p}.k3d`), to3d(v2d, `${p}.v3d`), '', int32Mask()],
+      `${p}.context`,
+      { num_heads: heads, scale: { float: 1 / Math.sqrt(headDim) } },
+      MS_DOMAIN,
+    );
+    return g.op('Reshape', [context, flatShape], `${p}.context_2d`);
+  };
+  const selfAttention = options.attention === 'multihead' ? fusedAttention : standardAttention;
 
   const emitHidden = (x: string): void => {
     const out = g.op('Reshape', [x, hidden3dShape], 'hidden_state_3d');
@@ -169,24 +212,16 @@ export function buildBertGraph(config: BertConfig, weights: WeightSource, output
 
   const needsAllLayers = Boolean(outputs.logits || outputs.logProbs || outputs.pooler);
   const lastLayer = needsAllLayers ? config.num_hidden_layers : (outputs.hiddenStateLayer ?? config.num_hidden_layers);
-  const scale = g.float32(1 / Math.sqrt(headDim));
 
   // --- BertEncoder: a plain loop over BertLayer.
   for (let i = 0; i < lastLayer; i++) {
     const p = `encoder.layer.${i}`;
     // BertSelfAttention
-    const splitHeads = (x: string, perm: number[], name: string): string =>
-      g.op('Transpose', [g.op('Reshape', [x, splitHeadsShape], `${name}_split`)], name, { perm });
-    const query = splitHeads(encoderLinear(hidden, `${p}.attention.self.query`, H, H), [0, 2, 1, 3], `${p}.q`);
-    const keyT = splitHeads(encoderLinear(hidden, `${p}.attention.self.key`, H, H), [0, 2, 3, 1], `${p}.kT`);
-    const value = splitHeads(encoderLinear(hidden, `${p}.attention.self.value`, H, H), [0, 2, 1, 3], `${p}.v`);
-    const scores = g.op('Mul', [g.op('MatMul', [query, keyT], `${p}.qk`), scale], `${p}.scores`);
-    const probs = g.op('Softmax', [g.op('Add', [scores, attentionBias], `${p}.masked_scores`)], `${p}.probs`, { axis: -1 });
-    const context = g.op('MatMul', [probs, value], `${p}.context`);
-    const merged = g.op(
-      'Reshape',
-      [g.op('Transpose', [context], `${p}.context_t`, { perm: [0, 2, 1, 3] }), flatShape],
-      `${p}.context_2d`,
+    const merged = selfAttention(
+      encoderLinear(hidden, `${p}.attention.self.query`, H, H),
+      encoderLinear(hidden, `${p}.attention.self.key`, H, H),
+      encoderLinear(hidden, `${p}.attention.self.value`, H, H),
+      p,
     );
     // BertSelfOutput: dense, residual, LayerNorm
     const attnOut = encoderLinear(merged, `${p}.attention.output.dense`, H, H);

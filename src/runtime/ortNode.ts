@@ -41,6 +41,7 @@ class OrtNodeSession implements ModelSession {
 
 export class OrtNodeSessionFactory implements SessionFactory {
   readonly description = `onnxruntime-node ${ort.env.versions.common} (cpu)`;
+  readonly multiHeadAttention = true;
 
   async create(model: Uint8Array, options: SessionCreateOptions): Promise<ModelSession> {
     const sessionOptions: ort.InferenceSession.SessionOptions = {

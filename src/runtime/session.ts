@@ -29,5 +29,7 @@ export interface SessionCreateOptions {
 export interface SessionFactory {
   /** e.g. "onnxruntime-node (cpu)". */
   readonly description: string;
+  /** Whether the runtime has ONNX Runtime's MultiHeadAttention with key_padding_mask (CPU, wasm). */
+  readonly multiHeadAttention: boolean;
   create(model: Uint8Array, options: SessionCreateOptions): Promise<ModelSession>;
 }
