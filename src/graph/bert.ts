@@ -63,6 +63,8 @@ export interface BertGraphOptions {
    * (with key_padding_mask; CPU and wasm); "standard" spells it out in ONNX operators (any runtime).
    */
   attention?: 'standard' | 'multihead';
+  /** Rename graph outputs, e.g. { hidden_state: 'last_hidden_state' } for the layout transformers.js expects. */
+  outputNames?: Partial<Record<'hidden_state' | 'logits' | 'log_probs' | 'pooler_output', string>>;
 }
 
 export function buildBertGraph(
@@ -203,10 +205,12 @@ export function buildBertGraph(
   };
   const selfAttention = options.attention === 'multihead' ? fusedAttention : standardAttention;
 
+  const outputName = (name: 'hidden_state' | 'logits' | 'log_probs' | 'pooler_output'): string =>
+    options.outputNames?.[name] ?? name;
   const emitHidden = (x: string): void => {
     const out = g.op('Reshape', [x, hidden3dShape], 'hidden_state_3d');
-    g.node('Identity', [out], 'hidden_state');
-    g.output('hidden_state', TensorType.FLOAT, ['batch', 'sequence', H]);
+    g.node('Identity', [out], outputName('hidden_state'));
+    g.output(outputName('hidden_state'), TensorType.FLOAT, ['batch', 'sequence', H]);
   };
   if (outputs.hiddenStateLayer === 0) emitHidden(hidden);
 
@@ -252,12 +256,12 @@ export function buildBertGraph(
     const logitsShape = g.op('Concat', [batchSeq, g.int64s([config.vocab_size])], 'logits_shape', { axis: 0 });
     const logits = g.op('Reshape', [logits2d, logitsShape], 'logits_3d');
     if (outputs.logits) {
-      g.node('Identity', [logits], 'logits');
-      g.output('logits', TensorType.FLOAT, ['batch', 'sequence', config.vocab_size]);
+      g.node('Identity', [logits], outputName('logits'));
+      g.output(outputName('logits'), TensorType.FLOAT, ['batch', 'sequence', config.vocab_size]);
     }
     if (outputs.logProbs) {
-      g.node('LogSoftmax', [logits], 'log_probs', { axis: -1 });
-      g.output('log_probs', TensorType.FLOAT, ['batch', 'sequence', config.vocab_size]);
+      g.node('LogSoftmax', [logits], outputName('log_probs'), { axis: -1 });
+      g.output(outputName('log_probs'), TensorType.FLOAT, ['batch', 'sequence', config.vocab_size]);
     }
   }
 
@@ -265,8 +269,8 @@ export function buildBertGraph(
     // BertPooler: dense + tanh on the first token's hidden state.
     const hidden3d = g.op('Reshape', [hidden, hidden3dShape], 'last_hidden_3d');
     const first = g.op('Gather', [hidden3d, g.int64s([0], true)], 'first_token', { axis: 1 });
-    g.node('Tanh', [linear(first, 'pooler.dense', H, H)], 'pooler_output');
-    g.output('pooler_output', TensorType.FLOAT, ['batch', H]);
+    g.node('Tanh', [linear(first, 'pooler.dense', H, H)], outputName('pooler_output'));
+    g.output(outputName('pooler_output'), TensorType.FLOAT, ['batch', H]);
   }
   return g;
 }

@@ -25,13 +25,14 @@ export type WeightDType = (typeof WEIGHT_DTYPES)[number];
 /** Bump when the converted layout or numerics change, so stale cache entries are not reused. */
 const CONVERSION_VERSION = 1;
 const ALIGNMENT = 64;
+const CACHE_WEIGHTS_FILE = 'weights.bin';
 
 interface MetaEntry {
   elemType: number;
   offset: number;
   length: number;
 }
-interface Meta {
+export interface Meta {
   version: number;
   dtype: WeightDType;
   tensors: Record<string, MetaEntry>;
@@ -91,18 +92,23 @@ export async function convertedWeights(
   let meta = await readMeta(folder);
   if (!meta) {
     onProgress?.(`converting weights to ${dtype} (once; cached in ${folder})`);
-    meta = await convert(config, store, dtype, folder);
+    meta = await writeWeightsFile(config, store, dtype, folder, CACHE_WEIGHTS_FILE);
   }
+  return { weights: weightSourceFromMeta(meta, store, CACHE_WEIGHTS_FILE, folder), folder };
+}
+
+/** A WeightSource over a file written by writeWeightsFile. */
+export function weightSourceFromMeta(meta: Meta, store: WeightStore, fileName: string, folder: string): WeightSource {
   const entry = (name: string): BoundTensor => {
     const found = meta.tensors[name];
     if (!found) throw new FileError(`converted weights in ${folder} lack ${name}; delete that folder to rebuild it.`);
-    return { name, elemType: found.elemType as TensorTypeCode, external: { location: 'weights.bin', offset: found.offset, length: found.length } };
+    return { name, elemType: found.elemType as TensorTypeCode, external: { location: fileName, offset: found.offset, length: found.length } };
   };
-  const weights: WeightSource = {
+  return {
     decoderWeightPath: store.decoderWeightPath,
     decoderBiasPath: store.decoderBiasPath,
     resolve: (path, shape) => entry(store.get(path, shape).name),
-    ...(dtype === 'int8'
+    ...(meta.dtype === 'int8'
       ? {
           resolveQuantized: (prefix: string, inFeatures: number, outFeatures: number): QuantizedLinearTensors => {
             const name = store.get(`${prefix}.weight`, [outFeatures, inFeatures]).name;
@@ -111,7 +117,6 @@ export async function convertedWeights(
         }
       : {}),
   };
-  return { weights, folder };
 }
 
 async function readMeta(folder: string): Promise<Meta | undefined> {
@@ -123,9 +128,19 @@ async function readMeta(folder: string): Promise<Meta | undefined> {
   }
 }
 
-async function convert(config: BertConfig, store: WeightStore, dtype: Exclude<WeightDType, 'fp32'>, folder: string): Promise<Meta> {
+/**
+ * Writes every tensor a full graph needs, converted to `dtype`, into folder/fileName (64-byte aligned) and, last and
+ * atomically, folder/meta.json. fp32 copies the float32 weights (a self-contained model for `igbert convert`).
+ */
+export async function writeWeightsFile(
+  config: BertConfig,
+  store: WeightStore,
+  dtype: WeightDType,
+  folder: string,
+  fileName: string,
+): Promise<Meta> {
   await mkdir(folder, { recursive: true });
-  const tmp = join(folder, `weights.bin.tmp-${process.pid}`);
+  const tmp = join(folder, `${fileName}.tmp-${process.pid}`);
   const handle = await open(tmp, 'w');
   const tensors: Record<string, MetaEntry> = {};
   let offset = 0;
@@ -159,7 +174,7 @@ async function convert(config: BertConfig, store: WeightStore, dtype: Exclude<We
     throw error;
   }
   await handle.close();
-  await rename(tmp, join(folder, 'weights.bin'));
+  await rename(tmp, join(folder, fileName));
   const meta: Meta = { version: CONVERSION_VERSION, dtype, tensors };
   await writeFile(join(folder, `meta.json.tmp-${process.pid}`), JSON.stringify(meta));
   await rename(join(folder, `meta.json.tmp-${process.pid}`), join(folder, 'meta.json'));

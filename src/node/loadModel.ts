@@ -5,14 +5,16 @@
  */
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { parseBertConfig } from '../config.js';
+import { parseBertConfig, type BertConfig } from '../config.js';
 import { CheckpointError, FileError } from '../errors.js';
 import type { BoundTensor, WeightSource } from '../graph/bert.js';
+import { resolveModelDir } from '../hub/resolveModelDir.js';
+import type { HubOptions } from '../hub/settings.js';
 import { IgBertModel, type CheckpointBinding, type ModelOptions } from '../model.js';
-import { OrtNodeSessionFactory } from '../runtime/ortNode.js';
+import { OrtNodeSessionFactory, type Device } from '../runtime/ortNode.js';
 import { BertTokenizer } from '../tokenizer/bertTokenizer.js';
 import { findCheckpointWeights, readTensor } from '../weights/checkpointFiles.js';
-import type { TensorInfo } from '../weights/safetensors.js';
+import type { SafetensorsFile, TensorInfo } from '../weights/safetensors.js';
 import { WeightStore } from '../weights/weightStore.js';
 import { convertedWeights, type WeightDType } from './convertWeights.js';
 
@@ -21,11 +23,9 @@ async function requireFolder(dir: string): Promise<void> {
   try {
     info = await stat(dir);
   } catch {
-    const hubLike = /^[\w.-]+\/[\w.-]+$/.test(dir);
     throw new FileError(
       `model folder ${dir} does not exist. Pass a folder holding a Hugging Face checkpoint ` +
-        '(config.json, vocab.txt, model.safetensors)' +
-        (hubLike ? '; downloading from the Hugging Face Hub is not available in this version, so download it first.' : '.'),
+        '(config.json, vocab.txt, model.safetensors), or a Hugging Face Hub id such as Exscientia/IgBert.',
     );
   }
   if (!info.isDirectory()) throw new FileError(`--model ${dir} is a file; pass the checkpoint folder that contains it.`);
@@ -40,8 +40,9 @@ async function readOptionalText(path: string): Promise<string | undefined> {
   }
 }
 
-/** Loads only the tokenizer of a checkpoint folder (vocab.txt, tokenizer_config.json, special_tokens_map.json). */
-export async function loadTokenizer(dir: string): Promise<BertTokenizer> {
+/** Loads only the tokenizer of a checkpoint folder or Hub id (vocab.txt, tokenizer_config.json, special_tokens_map.json). */
+export async function loadTokenizer(model: string, options: { hub?: HubOptions } = {}): Promise<BertTokenizer> {
+  const dir = await resolveModelDir(model, options.hub, 'tokenizer');
   await requireFolder(dir);
   return BertTokenizer.fromFiles((name) => readOptionalText(join(dir, name)), dir);
 }
@@ -50,15 +51,23 @@ export async function loadTokenizer(dir: string): Promise<BertTokenizer> {
 export class IgBert extends IgBertModel {
   /** Loads a Hugging Face checkpoint folder; ONNX Runtime sessions are created on first use. */
   static async load(dir: string, options: LoadOptions = {}): Promise<IgBert> {
-    return new IgBert(await loadCheckpoint(dir, options), new OrtNodeSessionFactory(), options);
+    const factory = new OrtNodeSessionFactory({
+      ...(options.device ? { device: options.device } : {}),
+      ...(options.onProgress ? { log: options.onProgress } : {}),
+    });
+    return new IgBert(await loadCheckpoint(dir, options), factory, options);
   }
 }
 
 export interface LoadOptions extends ModelOptions {
   /** Weight precision: fp32 (default, exact), fp16 (half-size weights, fp32 compute) or int8 (quantised encoder). */
   dtype?: WeightDType;
-  /** Called with one-line progress messages (conversion). */
+  /** Execution device: "cpu" (default) or "webgpu" (falls back to cpu with one log line when unavailable). */
+  device?: Device;
+  /** Called with one-line notes (conversion progress, device fallback). Default: stderr. */
   onProgress?: (message: string) => void;
+  /** How a Hub id ("org/name") given instead of a folder is downloaded and cached (revision, offline, ...). */
+  hub?: HubOptions;
 }
 
 /** Loads a checkpoint folder and returns a ready IgBert (sessions are created on first use). */
@@ -66,8 +75,18 @@ export function loadModel(dir: string, options: LoadOptions = {}): Promise<IgBer
   return IgBert.load(dir, options);
 }
 
-/** Reads config, tokenizer and weight headers of a checkpoint folder and binds the weights for graph building. */
-export async function loadCheckpoint(dir: string, options: LoadOptions = {}): Promise<CheckpointBinding> {
+export interface OpenedCheckpoint {
+  /** The local folder (a Hub id resolves to its cache snapshot). */
+  dir: string;
+  config: BertConfig;
+  tokenizer: BertTokenizer;
+  files: SafetensorsFile[];
+  store: WeightStore;
+}
+
+/** Reads config, tokenizer and safetensors headers (never the weights) of a checkpoint folder or Hub id. */
+export async function openCheckpoint(model: string, options: Pick<LoadOptions, 'hub'> = {}): Promise<OpenedCheckpoint> {
+  const dir = await resolveModelDir(model, options.hub);
   await requireFolder(dir);
   const configText = await readOptionalText(join(dir, 'config.json'));
   if (configText === undefined) {
@@ -81,7 +100,12 @@ export async function loadCheckpoint(dir: string, options: LoadOptions = {}): Pr
     );
   }
   const files = await findCheckpointWeights(dir);
-  const store = new WeightStore(files, config);
+  return { dir, config, tokenizer, files, store: new WeightStore(files, config) };
+}
+
+/** Reads a checkpoint folder or Hub id and binds its weights for graph building (fp16/int8: converted, cached). */
+export async function loadCheckpoint(model: string, options: LoadOptions = {}): Promise<CheckpointBinding> {
+  const { dir, config, tokenizer, files, store } = await openCheckpoint(model, options);
   const common = { source: dir, config, tokenizer, hasPooler: store.hasPooler, hasMlmHead: store.hasMlmHead };
   const dtype = options.dtype ?? 'fp32';
   if (dtype !== 'fp32') {
