@@ -7,14 +7,15 @@
 import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { CheckpointError, FileError } from '../errors.js';
+import { CheckpointError, FileError, UsageError } from '../errors.js';
 import {
   decodeToFloat32,
   encodeSafetensors,
   parseSafetensorsHeader,
   safetensorsHeaderLength,
+  safetensorsLayout,
 } from './safetensors.js';
-import type { SafetensorsFile, TensorInfo, TensorToWrite } from './safetensors.js';
+import type { SafetensorsFile, TensorInfo, TensorLayoutEntry, TensorToWrite } from './safetensors.js';
 
 export const SAFE_WEIGHTS_NAME = 'model.safetensors';
 export const SAFE_WEIGHTS_INDEX_NAME = 'model.safetensors.index.json';
@@ -236,6 +237,42 @@ export async function writeSafetensorsFile(
     await rename(temporary, path);
   } catch (cause) {
     await rm(temporary, { force: true });
+    throw new FileError(`Could not write ${path}: ${(cause as Error).message}.`, { cause, details: { file: path } });
+  }
+}
+
+/**
+ * Writes a safetensors file whose tensors are produced one at a time by `produce` (in the order the format stores
+ * them), so a checkpoint larger than memory can be written; atomic like writeSafetensorsFile.
+ */
+export async function writeSafetensorsStreaming<T extends TensorLayoutEntry>(
+  path: string,
+  tensors: readonly T[],
+  produce: (tensor: T) => Uint8Array,
+  metadata?: Readonly<Record<string, string>>,
+): Promise<void> {
+  const { head, ordered } = safetensorsLayout(tensors, metadata);
+  const unique = `${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}`;
+  const temporary = join(dirname(path), `.${basename(path)}.${unique}.tmp`);
+  try {
+    const handle = await open(temporary, 'wx');
+    try {
+      await handle.write(head);
+      for (const tensor of ordered) {
+        const bytes = produce(tensor);
+        if (bytes.byteLength !== tensor.byteLength) {
+          throw new UsageError(`tensor ${tensor.name}: produced ${bytes.byteLength} bytes, expected ${tensor.byteLength}.`);
+        }
+        await handle.write(bytes);
+      }
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, path);
+  } catch (cause) {
+    await rm(temporary, { force: true });
+    if (cause instanceof UsageError) throw cause;
     throw new FileError(`Could not write ${path}: ${(cause as Error).message}.`, { cause, details: { file: path } });
   }
 }

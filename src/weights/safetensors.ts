@@ -343,16 +343,25 @@ function checkTensorToWrite(tensor: TensorToWrite, seen: Set<string>): void {
   }
 }
 
+/** What the header of a file to write needs to know of one tensor. */
+export interface TensorLayoutEntry {
+  name: string;
+  dtype: SafetensorsDType;
+  shape: readonly number[];
+  byteLength: number;
+}
+
 /**
- * Serialises tensors as `safetensors.torch.save_file` does: sorted by descending dtype alignment then by name
- * (UTF-8 bytes), compact JSON, `__metadata__` first (its keys sorted, which the reference leaves in hash order),
- * header padded with spaces to a multiple of 8 so that the data section is 8-byte aligned.
- * Returns [length + header, data of each tensor...]; the data chunks are views over the callers' arrays.
+ * The header of a safetensors file as `safetensors.torch.save_file` writes it: tensors sorted by descending dtype
+ * alignment then by name (UTF-8 bytes), compact JSON, `__metadata__` first (its keys sorted, which the reference
+ * leaves in hash order), padded with spaces to a multiple of 8 so the data section is 8-byte aligned.
+ * Returns the 8-byte length + header, and the entries in the order their data must follow it.
  */
-export function encodeSafetensors(tensors: readonly TensorToWrite[], metadata?: Readonly<Record<string, string>>): Uint8Array[] {
+export function safetensorsLayout<T extends TensorLayoutEntry>(
+  tensors: readonly T[],
+  metadata?: Readonly<Record<string, string>>,
+): { head: Uint8Array; ordered: T[] } {
   requireLittleEndianHost();
-  const seen = new Set<string>();
-  for (const tensor of tensors) checkTensorToWrite(tensor, seen);
   const rank = (dtype: SafetensorsDType): number => SAFETENSORS_DTYPES.indexOf(dtype);
   const ordered = [...tensors].sort((a, b) => rank(b.dtype) - rank(a.dtype) || compareUtf8(a.name, b.name));
   // Built by hand: JSON.stringify of an object would move integer-like tensor names ("0", "12") to the front.
@@ -363,7 +372,7 @@ export function encodeSafetensors(tensors: readonly TensorToWrite[], metadata?: 
   }
   let offset = 0;
   for (const tensor of ordered) {
-    const end = offset + tensor.data.byteLength;
+    const end = offset + tensor.byteLength;
     entries.push(
       `${JSON.stringify(tensor.name)}:{"dtype":"${tensor.dtype}","shape":[${tensor.shape.join(',')}],"data_offsets":[${offset},${end}]}`,
     );
@@ -377,5 +386,19 @@ export function encodeSafetensors(tensors: readonly TensorToWrite[], metadata?: 
   const head = new Uint8Array(8 + headerLength).fill(0x20, 8 + json.length);
   new DataView(head.buffer).setBigUint64(0, BigInt(headerLength), true);
   head.set(json, 8);
+  return { head, ordered };
+}
+
+/**
+ * Serialises tensors as `safetensors.torch.save_file` does (see safetensorsLayout).
+ * Returns [length + header, data of each tensor...]; the data chunks are views over the callers' arrays.
+ */
+export function encodeSafetensors(tensors: readonly TensorToWrite[], metadata?: Readonly<Record<string, string>>): Uint8Array[] {
+  const seen = new Set<string>();
+  for (const tensor of tensors) checkTensorToWrite(tensor, seen);
+  const { head, ordered } = safetensorsLayout(
+    tensors.map((t) => ({ ...t, byteLength: t.data.byteLength })),
+    metadata,
+  );
   return [head, ...ordered.map((t) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength))];
 }

@@ -6,7 +6,7 @@ import { IGBERT_CONFIG, TINY_CONFIG, type BertConfig } from '../../config.js';
 import { FileError, UsageError } from '../../errors.js';
 import { bertForMaskedLmPlan, configJson, generateTensor, tokenizerFiles } from '../../init/randomCheckpoint.js';
 import { SeededRandom } from '../../init/random.js';
-import { writeSafetensorsFile } from '../../weights/checkpointFiles.js';
+import { writeSafetensorsStreaming } from '../../weights/checkpointFiles.js';
 import { parseChoice, parseInteger } from '../options.js';
 
 const PRESETS: Record<string, BertConfig> = { igbert: IGBERT_CONFIG, tiny: TINY_CONFIG };
@@ -48,13 +48,21 @@ export async function writeRandomCheckpoint(dir: string, config: BertConfig, see
     throw new UsageError(`${dir} is not empty; choose a new folder or pass --force to overwrite checkpoint files in it.`);
   }
   const random = new SeededRandom(seed);
-  const tensors = bertForMaskedLmPlan(config).map((plan) => ({
-    name: plan.name,
-    shape: plan.shape,
+  const plan = bertForMaskedLmPlan(config).map((tensor) => ({
+    ...tensor,
     dtype: 'F32' as const,
-    data: generateTensor(plan, config, random),
+    byteLength: 4 * tensor.shape.reduce((a, b) => a * b, 1),
   }));
-  await writeSafetensorsFile(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+  // One tensor in memory at a time: the IgBert preset (1.68 GB) is generated while it is written.
+  await writeSafetensorsStreaming(
+    join(dir, 'model.safetensors'),
+    plan,
+    (tensor) => {
+      const values = generateTensor(tensor, config, random);
+      return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    },
+    { format: 'pt' },
+  );
   await writeFile(join(dir, 'config.json'), configJson(config));
   for (const [name, text] of Object.entries(tokenizerFiles())) await writeFile(join(dir, name), text);
 }
