@@ -31,10 +31,11 @@ export interface WeightSource {
   /** Resolves and shape-checks a float tensor; throws a CheckpointError naming the path when absent or misshapen. */
   resolve(path: string, shape: number[]): BoundTensor;
   /**
-   * For int8 models: the quantised weight of the encoder Linear at `prefix` (e.g. "encoder.layer.3.output.dense"),
-   * run with ONNX Runtime's DynamicQuantizeMatMul (activations quantised per batch at run time). Absent = float.
+   * For int8 models: the quantised weight of the encoder Linears at `prefixes` (e.g. ["encoder.layer.3.output.dense"],
+   * or query, key and value together), their outputs concatenated: [in, prefixes.length * out]. Run with ONNX
+   * Runtime's DynamicQuantizeMatMul (activations quantised per batch at run time). Absent = float.
    */
-  resolveQuantized?(prefix: string, inFeatures: number, outFeatures: number): QuantizedLinearTensors | undefined;
+  resolveQuantized?(prefixes: string[], inFeatures: number, outFeatures: number): QuantizedLinearTensors | undefined;
   /** Path of the MLM decoder matrix [vocab, hidden]: "cls.predictions.decoder.weight" or the tied word embeddings. */
   readonly decoderWeightPath: string;
   /** Path of the MLM output bias [vocab]. */
@@ -122,24 +123,26 @@ export function buildBertGraph(
       `${prefix}.out`,
       { transB: 1 },
     );
-  // Encoder Linears may be int8 (per-output-channel weights, activations quantised at run time).
-  const encoderLinear = (x: string, prefix: string, inFeatures: number, outFeatures: number): string => {
-    const quantized = weights.resolveQuantized?.(prefix, inFeatures, outFeatures);
-    if (!quantized) return linear(x, prefix, inFeatures, outFeatures);
-    return g.op(
+  // Encoder Linears may be int8 (per-output-channel weights, activations quantised at run time). Linears that read
+  // the same input (query, key, value) then share one DynamicQuantizeMatMul: one activation quantisation, one GEMM.
+  const encoderLinears = (x: string, prefixes: string[], inFeatures: number, outFeatures: number): string[] => {
+    const quantized = weights.resolveQuantized?.(prefixes, inFeatures, outFeatures);
+    if (!quantized) return prefixes.map((prefix) => linear(x, prefix, inFeatures, outFeatures));
+    const width = prefixes.length * outFeatures;
+    const biases = prefixes.map((prefix) => bind(`${prefix}.bias`, [outFeatures]));
+    const bias = biases.length === 1 ? (biases[0] as string) : g.op('Concat', biases, `${prefixes[0]}.fused_bias`, { axis: 0 });
+    const output = g.op(
       'DynamicQuantizeMatMul',
-      [
-        x,
-        addInitializer(quantized.weight, [inFeatures, outFeatures]),
-        addInitializer(quantized.scale, [outFeatures]),
-        '',
-        bind(`${prefix}.bias`, [outFeatures]),
-      ],
-      `${prefix}.out`,
+      [x, addInitializer(quantized.weight, [inFeatures, width]), addInitializer(quantized.scale, [width]), '', bias],
+      `${prefixes[0]}.out`,
       {},
       MS_DOMAIN,
     );
+    if (prefixes.length === 1) return [output];
+    return g.node('Split', [output, g.int64s(prefixes.map(() => outFeatures))], prefixes.map((p) => `${p}.split`), { axis: 1 });
   };
+  const encoderLinear = (x: string, prefix: string, inFeatures: number, outFeatures: number): string =>
+    encoderLinears(x, [prefix], inFeatures, outFeatures)[0] as string;
   // Exact GELU, as transformers' GELUActivation: 0.5 * x * (1 + erf(x / sqrt(2))).
   const gelu = (x: string): string => {
     const erf = g.op('Erf', [g.op('Div', [x, g.float32(Math.SQRT2)], 'gelu_scaled')], 'gelu_erf');
@@ -221,12 +224,13 @@ export function buildBertGraph(
   for (let i = 0; i < lastLayer; i++) {
     const p = `encoder.layer.${i}`;
     // BertSelfAttention
-    const merged = selfAttention(
-      encoderLinear(hidden, `${p}.attention.self.query`, H, H),
-      encoderLinear(hidden, `${p}.attention.self.key`, H, H),
-      encoderLinear(hidden, `${p}.attention.self.value`, H, H),
-      p,
-    );
+    const [query, key, value] = encoderLinears(
+      hidden,
+      ['query', 'key', 'value'].map((name) => `${p}.attention.self.${name}`),
+      H,
+      H,
+    ) as [string, string, string];
+    const merged = selfAttention(query, key, value, p);
     // BertSelfOutput: dense, residual, LayerNorm
     const attnOut = encoderLinear(merged, `${p}.attention.output.dense`, H, H);
     const attention = layerNorm(g.op('Add', [attnOut, hidden], `${p}.attn_residual`), `${p}.attention.output.LayerNorm`);

@@ -11,32 +11,23 @@ import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/prom
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { BertConfig } from '../config.js';
-import { FileError } from '../errors.js';
-import { buildBertGraph, type BoundTensor, type QuantizedLinearTensors, type WeightSource } from '../graph/bert.js';
-import { TensorType, type TensorTypeCode } from '../graph/onnxBuilder.js';
+import type { WeightSource } from '../graph/bert.js';
 import { readTensor } from '../weights/checkpointFiles.js';
-import { float32ArrayToFloat16, quantizeLinearWeight } from '../weights/quantize.js';
+import {
+  CONVERSION_VERSION,
+  convertStep,
+  planConversion,
+  weightSourceFromMeta,
+  type Meta,
+  type WeightDType,
+} from '../weights/conversion.js';
 import type { SafetensorsFile } from '../weights/safetensors.js';
 import type { WeightStore } from '../weights/weightStore.js';
 
-export const WEIGHT_DTYPES = ['fp32', 'fp16', 'int8'] as const;
-export type WeightDType = (typeof WEIGHT_DTYPES)[number];
+// The layout itself is isomorphic (the browser caches the same blob): src/weights/conversion.ts.
+export { WEIGHT_DTYPES, weightSourceFromMeta, type Meta, type WeightDType } from '../weights/conversion.js';
 
-/** Bump when the converted layout or numerics change, so stale cache entries are not reused. */
-const CONVERSION_VERSION = 1;
-const ALIGNMENT = 64;
 const CACHE_WEIGHTS_FILE = 'weights.bin';
-
-interface MetaEntry {
-  elemType: number;
-  offset: number;
-  length: number;
-}
-export interface Meta {
-  version: number;
-  dtype: WeightDType;
-  tensors: Record<string, MetaEntry>;
-}
 
 /** igbert's cache folder: $IGBERT_CACHE_DIR, else $XDG_CACHE_HOME/igbert, else ~/.cache/igbert. */
 export function igbertCacheDir(): string {
@@ -54,32 +45,6 @@ async function cacheKey(files: readonly SafetensorsFile[], dtype: WeightDType): 
   return hash.digest('hex').slice(0, 32);
 }
 
-type Request = { kind: 'float'; path: string; shape: number[] } | { kind: 'int8'; prefix: string; inFeatures: number; outFeatures: number };
-
-/** The tensors a full graph (every layer, MLM head and pooler when present) asks for, in graph order. */
-function plannedRequests(config: BertConfig, store: WeightStore, dtype: WeightDType): Request[] {
-  const requests: Request[] = [];
-  const dummy = (name: string): BoundTensor => ({ name, raw: new Uint8Array(0) });
-  const recorder: WeightSource = {
-    decoderWeightPath: store.decoderWeightPath,
-    decoderBiasPath: store.decoderBiasPath,
-    resolve(path, shape) {
-      requests.push({ kind: 'float', path, shape });
-      return dummy(path);
-    },
-    ...(dtype === 'int8'
-      ? {
-          resolveQuantized(prefix: string, inFeatures: number, outFeatures: number): QuantizedLinearTensors {
-            requests.push({ kind: 'int8', prefix, inFeatures, outFeatures });
-            return { weight: dummy(`${prefix}.weight.int8`), scale: dummy(`${prefix}.weight.scale`) };
-          },
-        }
-      : {}),
-  };
-  buildBertGraph(config, recorder, { logits: store.hasMlmHead, pooler: store.hasPooler, hiddenStateLayer: 0 });
-  return requests;
-}
-
 /** Converts (or finds in the cache) the weights as `dtype`; returns a WeightSource reading from the cache folder. */
 export async function convertedWeights(
   config: BertConfig,
@@ -95,28 +60,6 @@ export async function convertedWeights(
     meta = await writeWeightsFile(config, store, dtype, folder, CACHE_WEIGHTS_FILE);
   }
   return { weights: weightSourceFromMeta(meta, store, CACHE_WEIGHTS_FILE, folder), folder };
-}
-
-/** A WeightSource over a file written by writeWeightsFile. */
-export function weightSourceFromMeta(meta: Meta, store: WeightStore, fileName: string, folder: string): WeightSource {
-  const entry = (name: string): BoundTensor => {
-    const found = meta.tensors[name];
-    if (!found) throw new FileError(`converted weights in ${folder} lack ${name}; delete that folder to rebuild it.`);
-    return { name, elemType: found.elemType as TensorTypeCode, external: { location: fileName, offset: found.offset, length: found.length } };
-  };
-  return {
-    decoderWeightPath: store.decoderWeightPath,
-    decoderBiasPath: store.decoderBiasPath,
-    resolve: (path, shape) => entry(store.get(path, shape).name),
-    ...(meta.dtype === 'int8'
-      ? {
-          resolveQuantized: (prefix: string, inFeatures: number, outFeatures: number): QuantizedLinearTensors => {
-            const name = store.get(`${prefix}.weight`, [outFeatures, inFeatures]).name;
-            return { weight: entry(`${name}.int8`), scale: entry(`${name}.scale`) };
-          },
-        }
-      : {}),
-  };
 }
 
 async function readMeta(folder: string): Promise<Meta | undefined> {
@@ -139,32 +82,14 @@ export async function writeWeightsFile(
   folder: string,
   fileName: string,
 ): Promise<Meta> {
+  const plan = planConversion(config, store, dtype);
   await mkdir(folder, { recursive: true });
   const tmp = join(folder, `${fileName}.tmp-${process.pid}`);
   const handle = await open(tmp, 'w');
-  const tensors: Record<string, MetaEntry> = {};
-  let offset = 0;
-  const append = async (name: string, elemType: number, bytes: Uint8Array): Promise<void> => {
-    if (tensors[name]) return; // tied weights: stored once
-    const padded = Math.ceil(offset / ALIGNMENT) * ALIGNMENT;
-    await handle.write(bytes, 0, bytes.byteLength, padded);
-    tensors[name] = { elemType, offset: padded, length: bytes.byteLength };
-    offset = padded + bytes.byteLength;
-  };
-  const asBytes = (a: Float32Array | Uint16Array | Int8Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   try {
-    for (const request of plannedRequests(config, store, dtype)) {
-      if (request.kind === 'float') {
-        const info = store.get(request.path, request.shape);
-        if (tensors[info.name]) continue;
-        const values = await readTensor(info);
-        if (dtype === 'fp16') await append(info.name, TensorType.FLOAT16, asBytes(float32ArrayToFloat16(values)));
-        else await append(info.name, TensorType.FLOAT, asBytes(values));
-      } else {
-        const info = store.get(`${request.prefix}.weight`, [request.outFeatures, request.inFeatures]);
-        const q = quantizeLinearWeight(await readTensor(info), request.outFeatures, request.inFeatures);
-        await append(`${info.name}.int8`, TensorType.INT8, asBytes(q.weight));
-        await append(`${info.name}.scale`, TensorType.FLOAT, asBytes(q.scale));
+    for (const step of plan.steps) {
+      for (const { name, bytes } of await convertStep(step, readTensor, dtype)) {
+        await handle.write(bytes, 0, bytes.byteLength, (plan.meta.tensors[name] as { offset: number }).offset);
       }
     }
     await handle.sync();
@@ -175,7 +100,7 @@ export async function writeWeightsFile(
   }
   await handle.close();
   await rename(tmp, join(folder, fileName));
-  const meta: Meta = { version: CONVERSION_VERSION, dtype, tensors };
+  const meta = plan.meta;
   await writeFile(join(folder, `meta.json.tmp-${process.pid}`), JSON.stringify(meta));
   await rename(join(folder, `meta.json.tmp-${process.pid}`), join(folder, 'meta.json'));
   return meta;
