@@ -1,0 +1,43 @@
+/** fp16 and int8 weights: converted once into the cache, reused by the next load, close to fp32. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { IgBert } from '../src/index.js';
+import { CHECKPOINTS, FIXTURES, readJson } from './helpers.js';
+
+const records = readJson(join(FIXTURES, 'reference', 'mlm-h64.json')).records.map(({ id, heavy, light }: any) => ({ id, heavy, light }));
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += (a[i] as number) * (b[i] as number);
+    na += (a[i] as number) ** 2;
+    nb += (b[i] as number) ** 2;
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+test('fp16 and int8: cached conversion, embeddings close to fp32', async () => {
+  process.env['IGBERT_CACHE_DIR'] = mkdtempSync(join(tmpdir(), 'igbert-cache-'));
+  const fp32 = await (await IgBert.load(join(CHECKPOINTS, 'mlm-h64'))).embed(records);
+  for (const [dtype, minCosine] of [['fp16', 0.9999], ['int8', 0.995]] as const) {
+    const notes: string[] = [];
+    const first = await IgBert.load(join(CHECKPOINTS, 'mlm-h64'), { dtype, onProgress: (m) => notes.push(m) });
+    assert.equal(first.checkpoint.dtype, dtype);
+    assert.equal(notes.filter((n) => n.startsWith('converting')).length, 1, 'first load converts');
+    const embeddings = await first.embed(records);
+    embeddings.forEach((e, i) => assert.ok(cosine(e.embedding, fp32[i]!.embedding) >= minCosine, `${dtype} ${e.id}`));
+    await first.dispose();
+    const again: string[] = [];
+    const second = await IgBert.load(join(CHECKPOINTS, 'mlm-h64'), { dtype, onProgress: (m) => again.push(m) });
+    assert.deepEqual(again, [], 'second load reuses the cache');
+    assert.deepEqual((await second.embed(records.slice(0, 1)))[0]!.embedding, embeddings[0]!.embedding);
+    await second.dispose();
+  }
+  assert.equal(readdirSync(join(process.env['IGBERT_CACHE_DIR'], 'converted')).length, 2);
+  delete process.env['IGBERT_CACHE_DIR'];
+});
