@@ -35,7 +35,11 @@ test('fp16 and int8: cached conversion, embeddings close to fp32', async () => {
     const again: string[] = [];
     const second = await IgBert.load(join(CHECKPOINTS, 'mlm-h64'), { dtype, onProgress: (m) => again.push(m) });
     assert.deepEqual(again, [], 'second load reuses the cache');
-    assert.deepEqual((await second.embed(records.slice(0, 1)))[0]!.embedding, embeddings[0]!.embedding);
+    assert.deepEqual((await second.embed(records))[0]!.embedding, embeddings[0]!.embedding, 'same batch, same bits');
+    // int8 quantises activations per batch, so a record alone differs from the same record in a batch by
+    // quantisation error (documented); fp16 computes in float32 and is batch-invariant to rounding.
+    const alone = (await second.embed(records.slice(0, 1)))[0]!.embedding;
+    assert.ok(cosine(alone, embeddings[0]!.embedding) >= (dtype === 'int8' ? 0.999 : 0.999999), `${dtype} alone vs batch`);
     await second.dispose();
   }
   assert.equal(readdirSync(join(process.env['IGBERT_CACHE_DIR'], 'converted')).length, 2);
