@@ -1,0 +1,187 @@
+/**
+ * POST /v1/mutate: scores of mutation sets, or with "scan": true a deep mutational scan — the numbers of
+ * `igbert mutate`. Results are per item (in item order): its sets' scores, or its substitutions in the long form of
+ * `igbert mutate --scan` (chain, position, wt, mut, score).
+ */
+import { describeLocation, InputError } from '../../errors.js';
+import { formatFloat32 } from '../../io/numbers.js';
+import {
+  MUTATION_METHODS,
+  mutateEncoded,
+  parseMutationSets,
+  prepareMutations,
+  type Mutation,
+  type MutationMethod,
+  type PreparedMutations,
+} from '../../tasks/mutate.js';
+import { AMINO_ACIDS, chainLetter, parseRegions, recordLocation } from '../../tasks/positions.js';
+import { prepareScan, scanEncoded, type PreparedScan } from '../../tasks/scan.js';
+import { HttpError } from '../httpErrors.js';
+import type { ObjectSchema } from '../jsonSchema.js';
+import type { ServerLimits } from '../limits.js';
+import type { Route, TaskContext } from '../route.js';
+import { encodeItems, ITEM_PROPERTIES, itemsSchema, passTokens, type ItemBody } from './_items.js';
+
+interface MutateItem extends ItemBody {
+  mutations?: string;
+}
+
+interface MutateRequest {
+  items: MutateItem[];
+  mutations?: string;
+  method?: MutationMethod;
+  scan?: boolean;
+  region?: string;
+}
+
+const MUTATIONS_HELP = '"H:S30A" = heavy chain, wild-type S at 1-based position 30, mutant A; "," joins a set, ";" separates sets.';
+
+const rounded = (value: number): number => Number(formatFloat32(value));
+
+async function scoreSets(context: TaskContext, request: MutateRequest): Promise<unknown[]> {
+  const { model, queue, limits, signal } = context;
+  const method = request.method ?? 'masked-marginal';
+  if (request.region !== undefined) throw new HttpError('invalid_request', '"region" belongs to "scan": true; list mutation sets in "mutations".', { path: 'region' });
+  let shared: Mutation[][] | undefined;
+  if (request.mutations !== undefined) {
+    try {
+      shared = parseMutationSets(request.mutations);
+    } catch (error) {
+      if (error instanceof InputError) throw new HttpError('invalid_request', `mutations: ${error.message}`, { path: 'mutations' });
+      throw error;
+    }
+  }
+  const encoded = encodeItems(model, request.items, limits);
+  const prepared = encoded.map((record, i) => {
+    const where = recordLocation(record, i + 1);
+    const own = request.items[i]?.mutations;
+    const sets = own !== undefined ? parseMutationSets(own, where) : shared;
+    if (!sets) throw new InputError(`${describeLocation(where)} has no mutations: give "mutations" on the item or for the whole request.`, where);
+    return prepareMutations(model, record, sets, i + 1);
+  });
+  const group = {
+    key: `mutate ${method}`,
+    task: 'mutate',
+    // One library result per (record, set): regroup them per record so each item gets its own list.
+    run: async (items: PreparedMutations[]) => {
+      const flat = await mutateEncoded(model, items, method);
+      let next = 0;
+      return items.map(({ sets }) => flat.slice(next, (next += sets.length)));
+    },
+  };
+  const passes = (p: PreparedMutations): number => (method === 'masked-marginal' ? p.sets.length : 1);
+  const results = await queue.submit(group, prepared.map((item) => ({ item, tokens: passTokens(item.encoded, passes(item)) })), signal);
+  return results.map((scores, i) => ({
+    id: (prepared[i] as PreparedMutations).encoded.id,
+    method,
+    scores: scores.map((s) => ({ mutations: s.mutations, score: s.score, site_scores: s.siteScores })),
+  }));
+}
+
+async function scanItems(context: TaskContext, request: MutateRequest): Promise<unknown[]> {
+  const { model, queue, limits, signal } = context;
+  const method = request.method ?? 'masked-marginal';
+  if (request.mutations !== undefined || request.items.some((item) => item.mutations !== undefined)) {
+    throw new HttpError('invalid_request', '"scan": true scores every substitution itself; drop "mutations" (or drop "scan").', { path: 'mutations' });
+  }
+  const regions = request.region !== undefined ? parseRegions(request.region, 'region') : [];
+  const prepared = encodeItems(model, request.items, limits).map((record, i) => prepareScan(record, regions, i + 1));
+  const group = { key: `scan ${method}`, task: 'scan', run: (items: PreparedScan[]) => scanEncoded(model, items, method) };
+  const passes = (p: PreparedScan): number => (method === 'masked-marginal' ? p.positions.length : 1);
+  const results = await queue.submit(group, prepared.map((item) => ({ item, tokens: passTokens(item.encoded, passes(item)) })), signal);
+  return results.map((result) => ({
+    id: result.id,
+    method: result.method,
+    substitutions: result.positions.flatMap((position) =>
+      [...AMINO_ACIDS].flatMap((mut, a) =>
+        mut === position.wildType
+          ? []
+          : [{ chain: chainLetter(position.chain), position: position.position, wt: position.wildType, mut, score: rounded(position.scores[a] as number) }],
+      ),
+    ),
+  }));
+}
+
+export function mutateRoute(limits: ServerLimits): Route {
+  const request: ObjectSchema = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['items'],
+    properties: {
+      items: itemsSchema(limits, {
+        type: 'object',
+        additionalProperties: false,
+        properties: { ...ITEM_PROPERTIES, mutations: { type: 'string', description: `This item's own mutation sets (override the request's). ${MUTATIONS_HELP}` } },
+      }),
+      mutations: { type: 'string', description: `Mutation sets for every item without its own. ${MUTATIONS_HELP}` },
+      method: {
+        type: 'string',
+        enum: MUTATION_METHODS,
+        default: 'masked-marginal',
+        description: 'masked-marginal: the sites of a set masked together in one pass (ESM); wt-marginal: read from one unmasked pass.',
+      },
+      scan: { type: 'boolean', default: false, description: 'Deep mutational scan: every substitution at every position of "region".' },
+      region: { type: 'string', description: 'With "scan": positions to scan, e.g. "H:95-102,L" (default: every residue).' },
+    },
+    examples: [{ items: [{ id: 'ab1', heavy: 'EVQLVESGGGLVQPGG', light: 'DIQMTQSPSSLSASVG' }], mutations: 'H:V2A;H:Q3E,L:I2V' }],
+  };
+  const score = { type: 'number', description: 'Sum over sites of log p(mutant) - log p(wild type) (natural log).' } as const;
+  return {
+    method: 'POST',
+    path: '/v1/mutate',
+    summary: 'Mutation effects and deep mutational scans',
+    description:
+      'Without "scan": per item, the score of each mutation set. With "scan": per item, every substitution of the scanned ' +
+      'positions, as the long form of `igbert mutate --scan`. A wrong wild-type letter or position is a 422 naming item, chain and position.',
+    needsModel: true,
+    request,
+    errors: [413, 415, 422, 429],
+    response: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        results: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              id: { type: 'string' },
+              method: { type: 'string', enum: MUTATION_METHODS },
+              scores: {
+                type: 'array',
+                description: 'Without "scan": one entry per mutation set.',
+                items: {
+                  type: 'object',
+                  additionalProperties: false,
+                  properties: { mutations: { type: 'string' }, score, site_scores: { type: 'array', items: { type: 'number' } } },
+                },
+              },
+              substitutions: {
+                type: 'array',
+                description: 'With "scan": one entry per substitution (19 per position).',
+                items: {
+                  type: 'object',
+                  additionalProperties: false,
+                  properties: {
+                    chain: { type: 'string', enum: ['H', 'L'] },
+                    position: { type: 'integer' },
+                    wt: { type: 'string' },
+                    mut: { type: 'string' },
+                    score,
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    async handle(context, body) {
+      const request = body as MutateRequest;
+      context.model.assertSupports({ logProbs: true });
+      const results = request.scan ? await scanItems(context, request) : await scoreSets(context, request);
+      return { json: { results } };
+    },
+  };
+}

@@ -1,0 +1,93 @@
+/** POST /v1/score: pseudo-log-likelihood or wild-type marginal likelihood, the numbers of `igbert score`. */
+import { checkScorable, SCORE_METHODS, scoreEncoded, type ScoreMethod } from '../../tasks/score.js';
+import type { ObjectSchema } from '../jsonSchema.js';
+import type { ServerLimits } from '../limits.js';
+import type { Route } from '../route.js';
+import { encodeItems, itemsSchema, passTokens, type ItemBody } from './_items.js';
+
+interface ScoreRequest {
+  items: ItemBody[];
+  method?: ScoreMethod;
+  per_residue?: boolean;
+}
+
+const nullableNumber = { type: ['number', 'null'] } as const;
+
+export function scoreRoute(limits: ServerLimits): Route {
+  const request: ObjectSchema = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['items'],
+    properties: {
+      items: itemsSchema(limits),
+      method: {
+        type: 'string',
+        enum: SCORE_METHODS,
+        default: 'pll',
+        description:
+          '"pll": exact pseudo-log-likelihood, one pass per residue with that residue masked (costs residues x tokens ' +
+          'of queue work); "wt-marginal": one unmasked pass.',
+      },
+      per_residue: { type: 'boolean', default: false, description: 'Also return the term of every residue, heavy then light.' },
+    },
+    examples: [{ items: [{ id: 'ab1', heavy: 'EVQLVESGGGLVQPGG', light: 'DIQMTQSPSSLSASVG' }], method: 'pll' }],
+  };
+  return {
+    method: 'POST',
+    path: '/v1/score',
+    summary: 'Score antibodies (likelihoods)',
+    description:
+      'Natural-log likelihood terms from the masked-LM head, summed over residues (see docs/scoring.md): pll, its mean, ' +
+      'perplexity = exp(-pll_mean), and per-chain sums. Items with "*" are rejected.',
+    needsModel: true,
+    request,
+    errors: [413, 415, 422, 429],
+    response: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        results: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              id: { type: 'string' },
+              method: { type: 'string', enum: SCORE_METHODS },
+              pll: { type: 'number' },
+              pll_mean: { type: 'number' },
+              perplexity: { type: 'number' },
+              heavy_pll: { ...nullableNumber, description: 'null without a heavy chain.' },
+              light_pll: { ...nullableNumber, description: 'null without a light chain.' },
+              per_residue: { type: 'array', items: { type: 'number' } },
+            },
+          },
+        },
+      },
+    },
+    async handle({ model, queue, limits: current, signal }, body) {
+      const { items, method = 'pll', per_residue: perResidue = false } = body as ScoreRequest;
+      model.assertSupports({ logProbs: true });
+      const encoded = encodeItems(model, items, current);
+      encoded.forEach((record, i) => checkScorable(record, i + 1));
+      // Per-residue terms are computed anyway, so requests with and without them share dispatches.
+      const group = { key: `score ${method}`, task: 'score', run: (records: typeof encoded) => scoreEncoded(model, records, { method, perResidue: true }) };
+      const passes = (record: (typeof encoded)[number]): number => (method === 'pll' ? record.heavy.length + record.light.length : 1);
+      const results = await queue.submit(group, encoded.map((item) => ({ item, tokens: passTokens(item, passes(item)) })), signal);
+      return {
+        json: {
+          results: results.map((r) => ({
+            id: r.id,
+            method: r.method,
+            pll: r.pll,
+            pll_mean: r.pllMean,
+            perplexity: r.perplexity,
+            heavy_pll: r.heavyPll,
+            light_pll: r.lightPll,
+            per_residue: perResidue ? r.perResidue : undefined,
+          })),
+        },
+      };
+    },
+  };
+}
