@@ -7,6 +7,39 @@ export { IgBertModel, type CheckpointBinding, type ModelOptions } from './model.
 export { embed, embedEncoded, type EmbedOptions, type EmbeddingResult } from './tasks/embed.js';
 export { maskedLogits, logitsEncoded, type LogitsOptions, type TokenLogits } from './tasks/logits.js';
 export { POOLINGS, type Pooling } from './tasks/pooling.js';
+export { score, scoreEncoded, SCORE_METHODS, type ScoreMethod, type ScoreOptions, type ScoreResult } from './tasks/score.js';
+export {
+  mutate,
+  mutateEncoded,
+  prepareMutations,
+  parseMutationSets,
+  formatMutation,
+  formatMutationSet,
+  MUTATION_METHODS,
+  type Mutation,
+  type MutationMethod,
+  type MutationRecord,
+  type MutationScore,
+  type MutateOptions,
+  type PreparedMutations,
+} from './tasks/mutate.js';
+export { scan, scanEncoded, prepareScan, type ScanOptions, type ScanPosition, type ScanResult, type PreparedScan } from './tasks/scan.js';
+export {
+  fill,
+  fillEncoded,
+  prepareFill,
+  FILL_ORDERS,
+  FILL_STRATEGIES,
+  type FillCandidate,
+  type FillDesign,
+  type FillOptions,
+  type FillOrder,
+  type FillPosition,
+  type FillResult,
+  type FillStrategy,
+  type PreparedFill,
+} from './tasks/fill.js';
+export { AMINO_ACIDS, parseRegions, type Region, type ResiduePosition } from './tasks/positions.js';
 export { parseBertConfig, IGBERT_CONFIG, TINY_CONFIG, type BertConfig } from './config.js';
 export {
   BertTokenizer,
@@ -31,3 +64,4 @@ export {
   type InputLocation,
 } from './errors.js';
 export type { BatchingOptions } from './runtime/batcher.js';
+export * from './probe/index.js';

@@ -29,3 +29,41 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
 }
 
 export const flat = (rows: number[][]): number[] => rows.flat();
+
+/** Absolute criterion of the likelihood tasks: every |actual - expected| <= tolerance (natural-log units). */
+export function assertAbsClose(actual: ArrayLike<number>, expected: ArrayLike<number>, label: string, tolerance = 1e-4): void {
+  assert.equal(actual.length, expected.length, `${label}: length ${actual.length} != ${expected.length}`);
+  for (let i = 0; i < expected.length; i++) {
+    const diff = Math.abs((actual[i] as number) - (expected[i] as number));
+    assert.ok(diff <= tolerance, `${label}[${i}]: ${actual[i]} vs ${expected[i]} (|diff| ${diff.toExponential(3)} > ${tolerance})`);
+  }
+}
+
+/** The reference of scripts/reference/scores.py for one checkpoint. */
+export interface ScoresReference {
+  amino_acids: string;
+  vocab: string[];
+  records: { id: string; heavy: string; light: string; pll_terms: number[]; wt_marginal_terms: number[] }[];
+  mutations: { id: string; mutations: string; masked_marginal: number; wt_marginal: number }[];
+  scans: {
+    id: string;
+    heavy: string;
+    light: string;
+    region: string;
+    positions: { chain: 'H' | 'L'; position: number; wt: string; log_probs: number[]; scores: number[] }[];
+  }[];
+  fills: {
+    id: string;
+    heavy: string;
+    light: string;
+    positions: { chain: 'H' | 'L'; position: number; log_probs: number[] }[];
+    greedy_parallel: { heavy: string; light: string; logprob: number };
+    greedy_confidence: { heavy: string; light: string; logprob: number };
+  }[];
+}
+
+export const SCORE_CHECKPOINTS = ['mlm-h64', 'mlm-legacy'] as const;
+
+export function scoresReference(checkpoint: string): ScoresReference {
+  return readJson<ScoresReference>(join(FIXTURES, 'reference', `scores-${checkpoint}.json`));
+}

@@ -19,3 +19,17 @@ export function parseChoice<T extends string>(name: string, choices: readonly T[
     throw new UsageError(`${name} must be one of ${choices.join(', ')}; got ${JSON.stringify(value)}.`);
   };
 }
+
+export function parseNumber(name: string, { positive }: { positive?: boolean } = {}) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (value.trim() === '' || !Number.isFinite(parsed)) throw new UsageError(`${name} must be a number, got ${JSON.stringify(value)}.`);
+    if (positive && !(parsed > 0)) throw new UsageError(`${name} must be greater than 0, got ${parsed}.`);
+    return parsed;
+  };
+}
+
+/** For repeatable options: each occurrence is appended. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

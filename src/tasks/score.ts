@@ -1,0 +1,105 @@
+/**
+ * Antibody likelihoods from the masked-LM head. Every term is a natural-log probability from the log-softmax over the
+ * full vocabulary, as Hugging Face, AbLang2 and ESM report them:
+ *   pll          exact pseudo-log-likelihood: term i = log p(x_i | x with residue i alone masked); one pass per residue
+ *   wt-marginal  term i = log p(x_i | x unmasked); one pass per record
+ * pll = sum of terms, pllMean = their mean, perplexity = exp(-pllMean). Terms run over residues, heavy then light;
+ * [CLS], the [SEP] between the chains and the final [SEP] are not scored.
+ */
+import type { IgBertModel } from '../model.js';
+import { UsageError } from '../errors.js';
+import type { AntibodyRecord, EncodedAntibody } from '../tokenizer/antibody.js';
+import { runItemPasses } from './_masking.js';
+import { recordLocation, requireNoMasks, residuePositions, type ResiduePosition } from './positions.js';
+
+export const SCORE_METHODS = ['pll', 'wt-marginal'] as const;
+export type ScoreMethod = (typeof SCORE_METHODS)[number];
+
+export interface ScoreOptions {
+  /** Default "pll". */
+  method?: ScoreMethod;
+  /** Also return the term of every residue (heavy then light). */
+  perResidue?: boolean;
+}
+
+export interface ScoreResult {
+  id: string;
+  method: ScoreMethod;
+  /** Sum of the per-residue terms. */
+  pll: number;
+  /** Mean of the per-residue terms. */
+  pllMean: number;
+  /** exp(-pllMean). */
+  perplexity: number;
+  /** Sum over the heavy (light) residues; null when the record has no such chain. */
+  heavyPll: number | null;
+  lightPll: number | null;
+  /** With perResidue: log p of each residue, heavy then light. */
+  perResidue?: Float32Array;
+  /** With perResidue: the chain, 1-based position and letter of each term. */
+  residues?: ResiduePosition[];
+}
+
+/** Throws an InputError for records that cannot be scored (a '*' residue). */
+export function checkScorable(encoded: EncodedAntibody, recordNumber: number): void {
+  requireNoMasks(encoded, recordLocation(encoded, recordNumber), 'scored');
+}
+
+/** Per-residue log-probability terms of each record (heavy then light), by the chosen method. */
+export async function residueTerms(model: IgBertModel, encoded: readonly EncodedAntibody[], method: ScoreMethod): Promise<Float32Array[]> {
+  if (!SCORE_METHODS.includes(method)) {
+    throw new UsageError(`score method must be one of ${SCORE_METHODS.join(', ')}; got ${JSON.stringify(method)}.`);
+  }
+  const tokens = encoded.map((record) => residuePositions(record).map((r) => r.tokenIndex));
+  const terms = tokens.map((t) => new Float32Array(t.length));
+  const itemMasks = tokens.map((t) => t.map((tokenIndex) => [tokenIndex]));
+  await runItemPasses(model, encoded, itemMasks, method === 'pll', (record, term, logProbsAt) => {
+    const tokenIndex = tokens[record]?.[term] as number;
+    const trueId = encoded[record]?.inputIds[tokenIndex] as number;
+    (terms[record] as Float32Array)[term] = logProbsAt(tokenIndex)[trueId] as number;
+  });
+  return terms;
+}
+
+/** Scores already-encoded records (without '*'); results in input order. */
+export async function scoreEncoded(
+  model: IgBertModel,
+  encoded: readonly EncodedAntibody[],
+  options: ScoreOptions = {},
+  firstRecordNumber = 1,
+): Promise<ScoreResult[]> {
+  const method = options.method ?? 'pll';
+  encoded.forEach((record, i) => checkScorable(record, firstRecordNumber + i));
+  const terms = await residueTerms(model, encoded, method);
+  return encoded.map((record, i) => {
+    const values = terms[i] as Float32Array;
+    // Sums in float64 so that long sequences lose nothing beyond the float32 terms themselves.
+    let heavyPll = 0;
+    let lightPll = 0;
+    for (let k = 0; k < values.length; k++) {
+      if (k < record.heavy.length) heavyPll += values[k] as number;
+      else lightPll += values[k] as number;
+    }
+    const pll = heavyPll + lightPll;
+    const pllMean = pll / values.length;
+    const result: ScoreResult = {
+      id: record.id,
+      method,
+      pll,
+      pllMean,
+      perplexity: Math.exp(-pllMean),
+      heavyPll: record.heavy !== '' ? heavyPll : null,
+      lightPll: record.light !== '' ? lightPll : null,
+    };
+    if (options.perResidue) {
+      result.perResidue = values;
+      result.residues = residuePositions(record);
+    }
+    return result;
+  });
+}
+
+/** Validates, tokenises and scores antibody records. */
+export async function score(model: IgBertModel, records: readonly AntibodyRecord[], options: ScoreOptions = {}): Promise<ScoreResult[]> {
+  return scoreEncoded(model, model.encode(records), options);
+}

@@ -1,0 +1,86 @@
+/**
+ * Likelihoods against Hugging Face (scripts/reference/scores.py): exact pseudo-log-likelihood terms (one masked copy
+ * per residue) and wild-type marginal terms, each within 1e-4 (natural log) of transformers in fp32.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { join } from 'node:path';
+import { IgBert, InputError } from '../src/index.js';
+import { assertAbsClose, CHECKPOINTS, SCORE_CHECKPOINTS, scoresReference } from './helpers.js';
+
+for (const name of SCORE_CHECKPOINTS) {
+  describe(`score against transformers: ${name}`, () => {
+    const reference = scoresReference(name);
+    const records = reference.records.map(({ id, heavy, light }) => ({ id, heavy, light }));
+    let model: IgBert;
+    before(async () => {
+      model = await IgBert.load(join(CHECKPOINTS, name), { batching: { maxBatchTokens: 2048 } });
+    });
+    after(async () => model.dispose());
+
+    for (const [method, key] of [['pll', 'pll_terms'], ['wt-marginal', 'wt_marginal_terms']] as const) {
+      test(`${method}: every per-residue term, and the sums, means and perplexity built from them`, async () => {
+        const results = await model.score(records, { method, perResidue: true });
+        results.forEach((result, i) => {
+          const ref = reference.records[i]!;
+          const terms = ref[key];
+          assert.equal(result.id, ref.id);
+          assert.equal(result.method, method);
+          assertAbsClose(result.perResidue!, terms, `${ref.id} ${method}`);
+          const sum = terms.reduce((a, b) => a + b, 0);
+          assert.ok(Math.abs(result.pll - sum) <= 1e-4 * terms.length, `${ref.id} pll ${result.pll} vs ${sum}`);
+          assert.ok(Math.abs(result.pllMean - sum / terms.length) <= 1e-4);
+          assert.ok(Math.abs(result.perplexity - Math.exp(-result.pllMean)) <= 1e-9);
+          const heavySum = terms.slice(0, ref.heavy.length).reduce((a, b) => a + b, 0);
+          assert.equal(result.heavyPll === null, ref.heavy === '');
+          assert.equal(result.lightPll === null, ref.light === '');
+          if (ref.heavy) assert.ok(Math.abs(result.heavyPll! - heavySum) <= 1e-4 * ref.heavy.length);
+          if (ref.light) assert.ok(Math.abs(result.lightPll! - (sum - heavySum)) <= 1e-4 * terms.length);
+          assert.deepEqual(
+            result.residues!.map((r) => r.residue).join(''),
+            ref.heavy + ref.light,
+            'residues listed heavy then light, separator excluded',
+          );
+        });
+      });
+    }
+  });
+}
+
+describe('score: batching and errors', () => {
+  let model: IgBert;
+  before(async () => {
+    model = await IgBert.load(join(CHECKPOINTS, 'mlm-h64'));
+  });
+  after(async () => model.dispose());
+  const records = scoresReference('mlm-h64').records.map(({ id, heavy, light }) => ({ id, heavy, light }));
+
+  test('batch composition does not change the terms (tiny batches vs one large batch)', async () => {
+    const big = await model.score(records, { perResidue: true });
+    const small = await IgBert.load(join(CHECKPOINTS, 'mlm-h64'), { batching: { maxBatchTokens: 16, maxBatchSize: 2 } });
+    try {
+      const results = await small.score(records, { perResidue: true });
+      results.forEach((r, i) => assertAbsClose(r.perResidue!, big[i]!.perResidue!, `${r.id} small batches`, 1e-5));
+    } finally {
+      await small.dispose();
+    }
+  });
+
+  test('without perResidue the result has only the scalars', async () => {
+    const [result] = await model.score([records[0]!]);
+    assert.deepEqual(Object.keys(result!).sort(), ['heavyPll', 'id', 'lightPll', 'method', 'perplexity', 'pll', 'pllMean']);
+  });
+
+  test('a masked residue cannot be scored: InputError naming record, chain and position', async () => {
+    await assert.rejects(model.score([{ id: 'm', heavy: 'EVQ*L', light: 'DIQ' }]), (error: unknown) => {
+      assert.ok(error instanceof InputError);
+      assert.deepEqual(error.location, { record: 1, id: 'm', chain: 'heavy', position: 4, character: '*' });
+      assert.match(error.message, /record 1 \(id "m"\), heavy chain, position 4.*igbert fill/);
+      return true;
+    });
+  });
+
+  test('an unknown method is a UsageError', async () => {
+    await assert.rejects(model.score(records, { method: 'bogus' as 'pll' }), /score method must be one of pll, wt-marginal/);
+  });
+});
