@@ -2,8 +2,15 @@
 import { Command, CommanderError } from 'commander';
 import { PRODUCER } from '../model.js';
 import { EXIT, exitCodeFor, reportError } from './exitCodes.js';
+import { registerConvert } from './commands/convert.js';
 import { registerEmbed } from './commands/embed.js';
+import { registerFill } from './commands/fill.js';
+import { registerMutate } from './commands/mutate.js';
+import { registerScore } from './commands/score.js';
+import { registerServe } from './commands/serve.js';
 import { registerInit } from './commands/init.js';
+import { registerMerge } from './commands/merge.js';
+import { registerProbe } from './commands/probe.js';
 import { registerTokenize } from './commands/tokenize.js';
 
 export function buildProgram(): Command {
@@ -14,7 +21,14 @@ export function buildProgram(): Command {
     .exitOverride();
   registerTokenize(program);
   registerEmbed(program);
+  registerScore(program);
+  registerMutate(program);
+  registerFill(program);
   registerInit(program);
+  registerConvert(program);
+  registerMerge(program);
+  registerProbe(program);
+  registerServe(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -1,16 +1,31 @@
 /**
  * Rejected input rows: each goes to <output>.errors.jsonl (or stderr when the output is stdout) with its row number,
  * id and reason, while every valid row is still processed. The command then exits with EXIT.rowsRejected.
+ * Like the output, the log is built as a partial file that the pipeline commits with each chunk, so a resumed run
+ * neither loses nor repeats a rejected row.
  */
-import { InputError } from '../errors.js';
 import { rm } from 'node:fs/promises';
-import { LineWriter } from '../io/output.js';
+import type { InputError } from '../errors.js';
+import { PartialFile } from '../io/partialFile.js';
+
+export interface RejectCheckpoint {
+  count: number;
+  bytes: number;
+}
 
 export class RejectLog {
-  private writer: LineWriter | undefined;
+  private file: PartialFile | undefined;
   count = 0;
 
   constructor(private readonly outputPath: string) {}
+
+  /** Continues the log of an interrupted run from its last commit. */
+  static async resume(outputPath: string, checkpoint: RejectCheckpoint): Promise<RejectLog> {
+    const log = new RejectLog(outputPath);
+    log.count = checkpoint.count;
+    if (checkpoint.count > 0) log.file = await PartialFile.open(log.path, checkpoint.bytes);
+    return log;
+  }
 
   get path(): string {
     return this.outputPath === '-' ? '(stderr)' : `${this.outputPath}.errors.jsonl`;
@@ -18,18 +33,27 @@ export class RejectLog {
 
   async reject(row: number, id: string | undefined, error: InputError): Promise<void> {
     this.count++;
-    const entry = JSON.stringify({ row, id: id ?? null, code: error.code, error: error.message, ...error.location });
     if (this.outputPath === '-') {
       process.stderr.write(`igbert: rejected row ${row}: ${error.message}\n`);
       return;
     }
-    this.writer ??= await LineWriter.open(this.path);
-    await this.writer.write(entry);
+    const entry = JSON.stringify({ row, id: id ?? null, code: error.code, error: error.message, ...error.location });
+    this.file ??= await PartialFile.open(this.path);
+    await this.file.append(entry + '\n');
   }
 
-  /** Finishes the log; a stale log from an earlier run of the same output is removed when nothing was rejected. */
+  async commit(): Promise<RejectCheckpoint> {
+    return { count: this.count, bytes: this.file ? await this.file.commit() : 0 };
+  }
+
+  /** Publishes the log; a stale log from an earlier run of the same output is removed when nothing was rejected. */
   async close(): Promise<void> {
-    if (this.writer) await this.writer.close();
+    if (this.file) await this.file.finish();
     else if (this.outputPath !== '-') await rm(this.path, { force: true });
+  }
+
+  /** Closes without publishing (the run failed); `remove` deletes the partial log too. */
+  async abandon(remove: boolean): Promise<void> {
+    if (this.file) await this.file.abandon(remove);
   }
 }

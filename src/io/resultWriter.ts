@@ -1,24 +1,41 @@
 /**
- * Result rows out: one writer interface, chosen by extension or --format. Rows are plain objects whose values are
- * strings, numbers, null, nested arrays/objects, or Float32Arrays (written as shortest round-trip float32 text).
+ * Result rows out: one writer interface, four formats chosen by extension or --format. Rows are plain objects whose
+ * values are strings, numbers, null, nested arrays/objects, or Float32Arrays.
+ *
+ * Every writer builds its files as `<file>.partial` and is resumable: `commit()` makes what was written durable and
+ * returns a checkpoint (committed byte length of each file + the writer's own state) that the pipeline records, and
+ * `openResultWriter(..., checkpoint)` continues from it. `finish()` publishes the files under their final names.
  */
-import { stringify } from 'csv-stringify/sync';
 import { UsageError } from '../errors.js';
-import { float32ArrayJson, formatFloat32 } from './numbers.js';
-import { LineWriter } from './output.js';
+import { jsonValue } from './jsonValue.js';
+import { NpyWriter } from './npyWriter.js';
+import { ParquetResultWriter } from './parquetWriter.js';
+import { CsvRows } from './csvRows.js';
+import { openSink, type ByteSink } from './partialFile.js';
 
 export type ResultRow = Record<string, unknown>;
 
+export interface WriterCheckpoint {
+  /** Committed length of each file, by role ("body", "ids"). */
+  files: Record<string, number>;
+  state?: unknown;
+}
+
 export interface ResultWriter {
   write(row: ResultRow): Promise<void>;
-  /** keep = false removes the partial output (a failed run leaves nothing that looks finished). */
+  commit(): Promise<WriterCheckpoint>;
+  /** Completes the files (NPY header, Parquet footer) and renames them into place. */
+  finish(): Promise<void>;
+  /** Closes without publishing; `remove` deletes the partial files too. */
+  abandon(remove: boolean): Promise<void>;
+  /** For one-shot callers: finish() when `keep`, else abandon and remove (a failed run leaves nothing). */
   close(keep: boolean): Promise<void>;
 }
 
-export const OUTPUT_FORMATS = ['jsonl', 'csv'] as const;
+export const OUTPUT_FORMATS = ['jsonl', 'csv', 'npy', 'parquet'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
-/** Format from --format, else from the extension (.jsonl/.json/.ndjson → jsonl, .csv → csv); stdout defaults to jsonl. */
+/** Format from --format, else from the extension (.jsonl/.ndjson/.json, .csv, .npy, .parquet); stdout defaults to jsonl. */
 export function outputFormat(path: string, format?: string): OutputFormat {
   if (format !== undefined) {
     if ((OUTPUT_FORMATS as readonly string[]).includes(format)) return format as OutputFormat;
@@ -26,64 +43,81 @@ export function outputFormat(path: string, format?: string): OutputFormat {
   }
   if (path === '-' || /\.(jsonl|ndjson|json)$/i.test(path)) return 'jsonl';
   if (/\.csv$/i.test(path)) return 'csv';
+  if (/\.npy$/i.test(path)) return 'npy';
+  if (/\.(parquet|pq)$/i.test(path)) return 'parquet';
   throw new UsageError(
-    `cannot tell the output format of ${path} from its extension; use .jsonl or .csv, or pass --format ${OUTPUT_FORMATS.join('|')}.`,
+    `cannot tell the output format of ${path} from its extension; use .jsonl, .csv, .npy or .parquet, ` +
+      `or pass --format ${OUTPUT_FORMATS.join('|')}.`,
   );
 }
 
-/** JSON text of a value, with float32 arrays written compactly and exactly. */
-export function jsonValue(value: unknown): string {
-  if (value instanceof Float32Array) return float32ArrayJson(value);
-  if (Array.isArray(value)) return `[${value.map(jsonValue).join(',')}]`;
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
-  if (value !== null && typeof value === 'object') {
-    return `{${Object.entries(value)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${JSON.stringify(k)}:${jsonValue(v)}`)
-      .join(',')}}`;
+/** The NPY writer's second file: ids and the other scalar columns, one CSV row per matrix row. */
+export function npyIdsPath(path: string): string {
+  return `${path.replace(/\.npy$/i, '')}.ids.csv`;
+}
+
+export async function openResultWriter(path: string, format?: string, resume?: WriterCheckpoint): Promise<ResultWriter> {
+  const resolved = outputFormat(path, format);
+  if (path === '-' && (resolved === 'npy' || resolved === 'parquet')) {
+    throw new UsageError(`${resolved} output needs a file (it is completed at the end); use --output FILE.${resolved}.`);
   }
-  return JSON.stringify(value ?? null);
+  switch (resolved) {
+    case 'jsonl':
+      return new JsonlWriter(await openSink(path, 'body', resume));
+    case 'csv':
+      return new CsvWriter(await openSink(path, 'body', resume), resume?.state as string[] | undefined);
+    case 'npy':
+      return await NpyWriter.open(path, resume);
+    case 'parquet':
+      return await ParquetResultWriter.open(path, resume);
+  }
 }
 
 class JsonlWriter implements ResultWriter {
-  constructor(private readonly lines: LineWriter) {}
+  constructor(private readonly sink: ByteSink) {}
   write(row: ResultRow): Promise<void> {
-    return this.lines.write(jsonValue(row));
+    return this.sink.append(jsonValue(row) + '\n');
   }
+  async commit(): Promise<WriterCheckpoint> {
+    return { files: { body: await this.sink.commit() } };
+  }
+  finish(): Promise<void> {
+    return this.sink.finish();
+  }
+  abandon(remove: boolean): Promise<void> {
+    return this.sink.abandon(remove);
+  }
+
   close(keep: boolean): Promise<void> {
-    return this.lines.close(keep);
+    return keep ? this.finish() : this.abandon(true);
   }
 }
 
-/** CSV of scalar columns; the first row fixes the header. Arrays and objects are refused (use JSONL for them). */
 class CsvWriter implements ResultWriter {
-  private columns: string[] | undefined;
-  constructor(private readonly lines: LineWriter) {}
-  async write(row: ResultRow): Promise<void> {
-    if (!this.columns) {
-      this.columns = Object.keys(row).filter((k) => row[k] !== undefined);
-      await this.lines.write(stringify([this.columns]).trimEnd());
-    }
-    const cells = this.columns.map((column) => {
-      const value = row[column];
-      if (value === null || value === undefined) return '';
-      if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '';
-      if (typeof value === 'object') {
-        throw new UsageError(`column "${column}" holds an array or object, which CSV cannot hold; write .jsonl instead.`);
-      }
-      return String(value);
-    });
-    await this.lines.write(stringify([cells]).trimEnd());
+  private readonly rows: CsvRows;
+  constructor(
+    private readonly sink: ByteSink,
+    columns: string[] | undefined,
+  ) {
+    this.rows = new CsvRows(sink, columns);
   }
+  write(row: ResultRow): Promise<void> {
+    return this.rows.write(row);
+  }
+  async commit(): Promise<WriterCheckpoint> {
+    return { files: { body: await this.sink.commit() }, ...(this.rows.columns ? { state: this.rows.columns } : {}) };
+  }
+  finish(): Promise<void> {
+    return this.sink.finish();
+  }
+  abandon(remove: boolean): Promise<void> {
+    return this.sink.abandon(remove);
+  }
+
   close(keep: boolean): Promise<void> {
-    return this.lines.close(keep);
+    return keep ? this.finish() : this.abandon(true);
   }
 }
 
-export async function openResultWriter(path: string, format?: string): Promise<ResultWriter> {
-  const resolved = outputFormat(path, format);
-  const lines = await LineWriter.open(path);
-  return resolved === 'csv' ? new CsvWriter(lines) : new JsonlWriter(lines);
-}
-
-export { formatFloat32 };
+export { jsonValue };
+export { formatFloat32 } from './numbers.js';

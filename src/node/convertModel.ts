@@ -11,13 +11,10 @@ import { PRODUCER } from '../model.js';
 import { openCheckpoint } from './loadModel.js';
 import { weightSourceFromMeta, writeWeightsFile, type WeightDType } from './convertWeights.js';
 import type { HubOptions } from '../hub/settings.js';
+import { ONNX_FILE_NAMES } from '../weights/conversion.js';
 
-/** File names transformers.js looks for, per dtype. */
-export const ONNX_FILE_NAMES: Record<WeightDType, string> = {
-  fp32: 'model.onnx',
-  fp16: 'model_fp16.onnx',
-  int8: 'model_quantized.onnx',
-};
+// Shared with the browser loader, which reads this layout back (src/web/onnxWeights.ts).
+export { ONNX_FILE_NAMES };
 
 const TOKENIZER_FILES = ['vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json', 'tokenizer.json'];
 

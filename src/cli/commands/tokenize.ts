@@ -4,30 +4,32 @@ import type { Command } from 'commander';
 import { FileError } from '../../errors.js';
 import { LineWriter } from '../../io/output.js';
 import { loadTokenizer } from '../../node/loadModel.js';
+import { DEFAULT_MODEL } from '../../hub/index.js';
+import { addHubOptions, hubOptionsFrom, type HubCliOptions } from '../../hub/cliOptions.js';
 
-interface TokenizeCliOptions {
+interface TokenizeCliOptions extends HubCliOptions {
   model: string;
   input: string;
   output: string;
 }
 
 export function registerTokenize(program: Command): void {
-  program
+  const command = program
     .command('tokenize')
     .description(
       'Tokenise raw text like Hugging Face BertTokenizer(text, add_special_tokens=True, return_special_tokens_mask=True): ' +
         'one JSON object per input line.',
     )
-    .requiredOption('--model <dir>', 'checkpoint folder (only vocab.txt and the tokenizer files are read)')
+    .option('--model <dir|org/name>', 'checkpoint folder or Hub id (only vocab.txt and the tokenizer files are read)', DEFAULT_MODEL)
     .requiredOption('--input <file>', 'text file, one raw text per line (e.g. "E V Q L [SEP] D I Q"); "-" = stdin')
     .requiredOption('--output <file>', 'JSON Lines: {"input_ids","attention_mask","token_type_ids","special_tokens_mask"}; "-" = stdout')
     .addHelpText(
       'after',
       '\nRaw mode does no validation: unspaced "EVQL" is one [UNK], lowercase and "-", ".", "*" are [UNK], as in\n' +
         'Hugging Face. For antibodies use `igbert embed`, which validates and spaces the residues itself.',
-    )
-    .action(async (options: TokenizeCliOptions) => {
-      const tokenizer = await loadTokenizer(options.model);
+    );
+  addHubOptions(command).action(async (options: TokenizeCliOptions) => {
+      const tokenizer = await loadTokenizer(options.model, { hub: hubOptionsFrom(options) });
       const lines = splitLines(await readText(options.input));
       const output = await LineWriter.open(options.output);
       let ok = false;

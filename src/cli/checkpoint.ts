@@ -1,0 +1,82 @@
+/**
+ * `<output>.progress.json`: what a run has committed — input rows done, committed length of every output file,
+ * writer state — rewritten after each chunk (written to a temporary name, fsynced, renamed: a reader sees the old
+ * or the new checkpoint, never half of one). `--resume` continues from it: the partial files are cut back to the
+ * committed lengths and that many input rows are skipped, so the final files are byte-identical to an
+ * uninterrupted run. It also records the options and the input's size and time, and refuses to resume a different job.
+ */
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { FileError, UsageError } from '../errors.js';
+import type { WriterCheckpoint } from '../io/resultWriter.js';
+import type { RejectCheckpoint } from './rejects.js';
+
+export interface JobCheckpoint {
+  format: 'igbert-progress';
+  version: 1;
+  /** The options that define the output (see pipelineOptionsFrom); a resumed run must give the same. */
+  job: Record<string, unknown>;
+  input: { size: number; mtimeMs: number } | null;
+  /** Input rows of this shard read and committed (rejected rows included). */
+  rowsDone: number;
+  output: WriterCheckpoint;
+  rejects: RejectCheckpoint;
+}
+
+export const progressPath = (output: string): string => `${output}.progress.json`;
+
+export async function readCheckpoint(output: string): Promise<JobCheckpoint | undefined> {
+  const path = progressPath(output);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new FileError(`cannot read ${path}: ${(cause as Error).message}`, { cause });
+  }
+  try {
+    const checkpoint = JSON.parse(text) as JobCheckpoint;
+    if (checkpoint.format !== 'igbert-progress' || checkpoint.version !== 1) throw new Error('not an igbert progress file');
+    return checkpoint;
+  } catch (cause) {
+    throw new FileError(`${path} is damaged (${(cause as Error).message}); delete it and run again without --resume.`, { cause });
+  }
+}
+
+export async function writeCheckpoint(output: string, checkpoint: JobCheckpoint): Promise<void> {
+  const path = progressPath(output);
+  const temporary = `${path}.tmp`;
+  const handle = await open(temporary, 'w');
+  try {
+    await handle.writeFile(JSON.stringify(checkpoint) + '\n');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, path);
+}
+
+export async function removeCheckpoint(output: string): Promise<void> {
+  await rm(progressPath(output), { force: true });
+  await rm(`${progressPath(output)}.tmp`, { force: true });
+}
+
+/** Throws a UsageError naming what differs when a checkpoint belongs to another job or another version of the input. */
+export function assertSameJob(
+  checkpoint: JobCheckpoint,
+  job: Record<string, unknown>,
+  input: { size: number; mtimeMs: number } | undefined,
+  output: string,
+): void {
+  const keys = [...new Set([...Object.keys(checkpoint.job), ...Object.keys(job)])].sort();
+  const differing = keys.filter((key) => JSON.stringify(checkpoint.job[key]) !== JSON.stringify(job[key]));
+  const restart = `Run with the same options to resume, or without --resume to start over.`;
+  if (differing.length > 0) {
+    const detail = differing
+      .map((key) => `${key}: was ${JSON.stringify(checkpoint.job[key]) ?? 'unset'}, now ${JSON.stringify(job[key]) ?? 'unset'}`)
+      .join('; ');
+    throw new UsageError(`cannot resume ${output}: the interrupted run had other options (${detail}). ${restart}`);
+  }
+  if (checkpoint.input && input && (checkpoint.input.size !== input.size || checkpoint.input.mtimeMs !== input.mtimeMs)) {
+    throw new UsageError(`cannot resume ${output}: the input file changed since the interrupted run. ${restart}`);
+  }
+}

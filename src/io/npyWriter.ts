@@ -1,0 +1,108 @@
+/**
+ * NPY output: a float32 matrix [rows, width] from the one Float32Array column of each row (the embedding), plus
+ * `<name>.ids.csv` with the other (scalar) columns of each row — id and any --keep-cols — in matrix row order.
+ *
+ * The row count is only known at the end, so the header is written first with a fixed size of 128 bytes and
+ * rewritten in place by `finish()` (padding with spaces keeps its length, as numpy's own format allows). The data
+ * after it is append-only, which is what makes NPY resumable like the line formats.
+ */
+import { endianness } from 'node:os';
+import { UnsupportedError, UsageError } from '../errors.js';
+import { CsvRows } from './csvRows.js';
+import { openSink, type ByteSink, type PartialFile } from './partialFile.js';
+import { npyIdsPath, type ResultRow, type ResultWriter, type WriterCheckpoint } from './resultWriter.js';
+
+interface NpyState {
+  column: string;
+  width: number;
+  rows: number;
+  idColumns?: string[];
+}
+
+export const NPY_HEADER_BYTES = 128;
+const MAGIC = [0x93, ...Buffer.from('NUMPY'), 1, 0];
+
+/** The 128-byte NPY 1.0 header of a little-endian float32 C-order matrix. */
+export function npyHeader(rows: number, width: number): Uint8Array {
+  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${width}), }`;
+  const text = dict.padEnd(NPY_HEADER_BYTES - MAGIC.length - 2 - 1, ' ') + '\n';
+  const header = Buffer.alloc(NPY_HEADER_BYTES);
+  Buffer.from(MAGIC).copy(header, 0);
+  header.writeUInt16LE(text.length, MAGIC.length);
+  header.write(text, MAGIC.length + 2, 'latin1');
+  return header;
+}
+
+/** Reads the header of an NPY file this writer produced: [rows, width]; throws on anything else. */
+export function parseNpyHeader(bytes: Uint8Array, path: string): { rows: number; width: number } {
+  const text = Buffer.from(bytes.subarray(MAGIC.length + 2, NPY_HEADER_BYTES)).toString('latin1');
+  const match = /^\{'descr': '<f4', 'fortran_order': False, 'shape': \((\d+), (\d+)\), \}\s*$/.exec(text);
+  if (bytes.length < NPY_HEADER_BYTES || bytes[0] !== MAGIC[0] || !match) {
+    throw new UsageError(`${path} is not an NPY float32 matrix written by igbert.`);
+  }
+  return { rows: Number(match[1]), width: Number(match[2]) };
+}
+
+export class NpyWriter implements ResultWriter {
+  private constructor(
+    private readonly matrix: PartialFile,
+    private readonly ids: ByteSink,
+    private readonly idRows: CsvRows,
+    private state: NpyState | undefined,
+  ) {}
+
+  static async open(path: string, resume: WriterCheckpoint | undefined): Promise<NpyWriter> {
+    if (endianness() !== 'LE') throw new UnsupportedError('NPY output is written on little-endian machines only.');
+    const state = resume?.state as NpyState | undefined;
+    const matrix = (await openSink(path, 'body', resume)) as PartialFile;
+    const ids = await openSink(npyIdsPath(path), 'ids', resume);
+    return new NpyWriter(matrix, ids, new CsvRows(ids, state?.idColumns, 'the NPY ids file (CSV)'), state);
+  }
+
+  async write(row: ResultRow): Promise<void> {
+    if (!this.state) {
+      const vectors = Object.keys(row).filter((key) => row[key] instanceof Float32Array);
+      if (vectors.length !== 1) {
+        throw new UsageError(
+          `NPY holds one float32 vector per row, but the rows have ${vectors.length === 0 ? 'no' : vectors.length} ` +
+            `vector columns${vectors.length ? ` (${vectors.join(', ')})` : ''}; write .jsonl or .parquet instead.`,
+        );
+      }
+      const column = vectors[0] as string;
+      this.state = { column, width: (row[column] as Float32Array).length, rows: 0 };
+      await this.matrix.append(npyHeader(0, this.state.width));
+    }
+    const { column, width } = this.state;
+    const vector = row[column];
+    if (!(vector instanceof Float32Array) || vector.length !== width) {
+      throw new UsageError(`column ${JSON.stringify(column)} is not a vector of ${width} values in every row; write .jsonl instead.`);
+    }
+    await this.matrix.append(new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength));
+    const { [column]: _vector, ...scalars } = row;
+    await this.idRows.write(scalars);
+    this.state.rows++;
+  }
+
+  async commit(): Promise<WriterCheckpoint> {
+    const files = { body: await this.matrix.commit(), ids: await this.ids.commit() };
+    return this.state ? { files, state: { ...this.state, ...(this.idRows.columns ? { idColumns: this.idRows.columns } : {}) } } : { files };
+  }
+
+  async finish(): Promise<void> {
+    // No row: the width is unknown, so the matrix is 0 x 0.
+    if (!this.state) await this.matrix.append(npyHeader(0, 0));
+    else await this.matrix.writeAt(0, npyHeader(this.state.rows, this.state.width));
+    // The matrix last: its final name is what says the output is complete (see the pipeline's --resume).
+    await this.ids.finish();
+    await this.matrix.finish();
+  }
+
+  async abandon(remove: boolean): Promise<void> {
+    await this.matrix.abandon(remove);
+    await this.ids.abandon(remove);
+  }
+
+  close(keep: boolean): Promise<void> {
+    return keep ? this.finish() : this.abandon(true);
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * The converted-weights layout shared by Node (src/node/convertWeights.ts: a file on disk) and the browser
+ * (src/web/: one ArrayBuffer in the Cache API): which tensors a full graph needs, converted to fp32, fp16 or int8,
+ * placed 64-byte aligned in one blob, with a Meta (name → element type, offset, length). Planning is pure (sizes
+ * follow from shapes), so a writer can allocate or seek before converting; each step converts one tensor.
+ * Isomorphic: no Node imports.
+ */
+import type { BertConfig } from '../config.js';
+import { FileError } from '../errors.js';
+import { buildBertGraph, type BoundTensor, type QuantizedLinearTensors, type WeightSource } from '../graph/bert.js';
+import { TensorType, type TensorTypeCode } from '../graph/onnxBuilder.js';
+import { float32ArrayToFloat16, quantizeLinearWeight } from './quantize.js';
+import type { TensorInfo } from './safetensors.js';
+import type { WeightStore } from './weightStore.js';
+
+export const WEIGHT_DTYPES = ['fp32', 'fp16', 'int8'] as const;
+export type WeightDType = (typeof WEIGHT_DTYPES)[number];
+
+/** File names of `igbert convert` output per dtype (those transformers.js looks for), under onnx/. */
+export const ONNX_FILE_NAMES: Readonly<Record<WeightDType, string>> = {
+  fp32: 'model.onnx',
+  fp16: 'model_fp16.onnx',
+  int8: 'model_quantized.onnx',
+};
+
+/** Bump when the converted layout or numerics change, so stale cache entries (disk or browser) are not reused. */
+export const CONVERSION_VERSION = 2;
+const ALIGNMENT = 64;
+
+export interface MetaEntry {
+  elemType: number;
+  offset: number;
+  length: number;
+}
+export interface Meta {
+  version: number;
+  dtype: WeightDType;
+  tensors: Record<string, MetaEntry>;
+}
+
+/** One checkpoint tensor to convert; its output entries are already placed in the plan's Meta. */
+export type ConversionStep =
+  | { kind: 'float'; info: TensorInfo }
+  | { kind: 'int8'; infos: TensorInfo[]; name: string; inFeatures: number; outFeatures: number };
+
+export interface ConversionPlan {
+  meta: Meta;
+  /** Size of the blob holding every entry. */
+  totalBytes: number;
+  steps: ConversionStep[];
+}
+
+type Request = { kind: 'float'; path: string; shape: number[] } | { kind: 'int8'; prefixes: string[]; inFeatures: number; outFeatures: number };
+
+/** Linears quantised together (query, key, value) are stored as one [in, n*out] tensor named after all of them. */
+function fusedName(store: WeightStore, prefixes: readonly string[], inFeatures: number, outFeatures: number): { infos: TensorInfo[]; name: string } {
+  const infos = prefixes.map((prefix) => store.get(`${prefix}.weight`, [outFeatures, inFeatures]));
+  return { infos, name: infos.map((info) => info.name).join('+') };
+}
+
+/** The tensors a full graph (every layer, MLM head and pooler when present) asks for, in graph order. */
+function plannedRequests(config: BertConfig, store: WeightStore, dtype: WeightDType): Request[] {
+  const requests: Request[] = [];
+  const dummy = (name: string): BoundTensor => ({ name, raw: new Uint8Array(0) });
+  const recorder: WeightSource = {
+    decoderWeightPath: store.decoderWeightPath,
+    decoderBiasPath: store.decoderBiasPath,
+    resolve(path, shape) {
+      requests.push({ kind: 'float', path, shape });
+      return dummy(path);
+    },
+    ...(dtype === 'int8'
+      ? {
+          resolveQuantized(prefixes: string[], inFeatures: number, outFeatures: number): QuantizedLinearTensors {
+            requests.push({ kind: 'int8', prefixes, inFeatures, outFeatures });
+            const name = prefixes.join('+');
+            return { weight: dummy(`${name}.int8`), scale: dummy(`${name}.scale`) };
+          },
+        }
+      : {}),
+  };
+  buildBertGraph(config, recorder, { logits: store.hasMlmHead, pooler: store.hasPooler, hiddenStateLayer: 0 });
+  return requests;
+}
+
+/** Places every tensor a full graph needs, converted to `dtype`, in graph order (tied weights once). */
+export function planConversion(config: BertConfig, store: WeightStore, dtype: WeightDType): ConversionPlan {
+  const tensors: Record<string, MetaEntry> = {};
+  const steps: ConversionStep[] = [];
+  let end = 0;
+  const place = (name: string, elemType: number, length: number): void => {
+    const offset = Math.ceil(end / ALIGNMENT) * ALIGNMENT;
+    tensors[name] = { elemType, offset, length };
+    end = offset + length;
+  };
+  for (const request of plannedRequests(config, store, dtype)) {
+    if (request.kind === 'float') {
+      const info = store.get(request.path, request.shape);
+      if (tensors[info.name]) continue;
+      const elements = request.shape.reduce((a, b) => a * b, 1);
+      if (dtype === 'fp16') place(info.name, TensorType.FLOAT16, elements * 2);
+      else place(info.name, TensorType.FLOAT, elements * 4);
+      steps.push({ kind: 'float', info });
+    } else {
+      const { inFeatures, outFeatures } = request;
+      const { infos, name } = fusedName(store, request.prefixes, inFeatures, outFeatures);
+      if (tensors[`${name}.int8`]) continue;
+      place(`${name}.int8`, TensorType.INT8, inFeatures * outFeatures * infos.length);
+      place(`${name}.scale`, TensorType.FLOAT, outFeatures * infos.length * 4);
+      steps.push({ kind: 'int8', infos, name, inFeatures, outFeatures });
+    }
+  }
+  return { meta: { version: CONVERSION_VERSION, dtype, tensors }, totalBytes: end, steps };
+}
+
+/**
+ * Converts one step into its output entries (name and bytes, placed by the plan's Meta). `read` gives a checkpoint
+ * tensor as float32. Per-output-channel quantisation of Linears side by side equals quantising each one and
+ * interleaving their columns: row i of the [in, n*out] result is row i of each [in, out] part, in order.
+ */
+export async function convertStep(
+  step: ConversionStep,
+  read: (info: TensorInfo) => Promise<Float32Array> | Float32Array,
+  dtype: WeightDType,
+): Promise<{ name: string; bytes: Uint8Array }[]> {
+  const asBytes = (a: Float32Array | Uint16Array | Int8Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  if (step.kind === 'float') {
+    const values = await read(step.info);
+    return [{ name: step.info.name, bytes: asBytes(dtype === 'fp16' ? float32ArrayToFloat16(values) : values) }];
+  }
+  const { inFeatures: K, outFeatures: N, infos } = step;
+  const width = N * infos.length;
+  const weight = new Int8Array(K * width);
+  const scale = new Float32Array(width);
+  for (const [part, info] of infos.entries()) {
+    const q = quantizeLinearWeight(await read(info), N, K);
+    scale.set(q.scale, part * N);
+    for (let i = 0; i < K; i++) weight.set(q.weight.subarray(i * N, (i + 1) * N), i * width + part * N);
+  }
+  return [
+    { name: `${step.name}.int8`, bytes: asBytes(weight) },
+    { name: `${step.name}.scale`, bytes: asBytes(scale) },
+  ];
+}
+
+/** A WeightSource over a blob laid out by planConversion, stored as external data named `fileName`. */
+export function weightSourceFromMeta(meta: Meta, store: WeightStore, fileName: string, where: string): WeightSource {
+  const entry = (name: string): BoundTensor => {
+    const found = meta.tensors[name];
+    if (!found) throw new FileError(`converted weights in ${where} lack ${name}; delete them to rebuild.`);
+    return { name, elemType: found.elemType as TensorTypeCode, external: { location: fileName, offset: found.offset, length: found.length } };
+  };
+  return {
+    decoderWeightPath: store.decoderWeightPath,
+    decoderBiasPath: store.decoderBiasPath,
+    resolve: (path, shape) => entry(store.get(path, shape).name),
+    ...(meta.dtype === 'int8'
+      ? {
+          resolveQuantized: (prefixes: string[], inFeatures: number, outFeatures: number): QuantizedLinearTensors => {
+            const { name } = fusedName(store, prefixes, inFeatures, outFeatures);
+            return { weight: entry(`${name}.int8`), scale: entry(`${name}.scale`) };
+          },
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * Result writers: each format written, resumed from a checkpoint after garbage was appended (as by a killed run),
+ * merged from shards — always byte-identical to one straight write — and read back with independent readers
+ * (hyparquet and our own NPY parser here; pyarrow, pandas and numpy when a Python has them).
+ */
+import assert from 'node:assert/strict';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { mergeOutputs } from '../src/io/merge.js';
+import { partialPath } from '../src/io/partialFile.js';
+import { npyIdsPath, openResultWriter, OUTPUT_FORMATS, type ResultRow, type WriterCheckpoint } from '../src/io/resultWriter.js';
+import { jsonLines, NO_PYTHON, python, PYTHON, readNpy, tempDir } from './pipeline-helpers.js';
+
+const WIDTH = 5;
+const vector = (i: number): Float32Array => Float32Array.from({ length: WIDTH }, (_, j) => Math.fround(Math.sin(i * 7 + j) * 3.3));
+const embeddingRows = (n: number): ResultRow[] =>
+  Array.from({ length: n }, (_, i) => ({ id: `ab${i}`, kept: i % 3 ? `k${i}` : '', embedding: vector(i) }));
+const scalarRows = (n: number): ResultRow[] =>
+  Array.from({ length: n }, (_, i) => ({ id: `ab,${i}`, score: i % 2 ? i * 0.25 : i, note: i % 4 ? null : 'q"uote' }));
+const residueRows = (n: number): ResultRow[] =>
+  Array.from({ length: n }, (_, i) => ({ id: `r${i}`, embedding: vector(i), residue_embeddings: [vector(i + 1), vector(i + 2)], flags: { i } }));
+
+/** Which rows each format can hold. */
+const ROWS: Record<(typeof OUTPUT_FORMATS)[number], (n: number) => ResultRow[]> = {
+  jsonl: residueRows,
+  csv: scalarRows,
+  npy: embeddingRows,
+  parquet: residueRows,
+};
+
+async function writeAll(path: string, rows: ResultRow[]): Promise<void> {
+  const writer = await openResultWriter(path);
+  for (const row of rows) await writer.write(row);
+  await writer.finish();
+}
+
+/** Writes `rows` as a run killed after committing `at` rows and resumed would: garbage after the commit included. */
+async function writeInterrupted(path: string, rows: ResultRow[], at: number): Promise<void> {
+  let writer = await openResultWriter(path);
+  for (const row of rows.slice(0, at)) await writer.write(row);
+  const checkpoint: WriterCheckpoint = JSON.parse(JSON.stringify(await writer.commit()));
+  for (const row of rows.slice(at, at + 2)) await writer.write(row); // written but never committed
+  await writer.commit();
+  await writer.abandon(false);
+  appendFileSync(partialPath(path), 'half a row');
+  writer = await openResultWriter(path, undefined, checkpoint);
+  for (const row of rows.slice(at)) await writer.write(row);
+  await writer.finish();
+}
+
+const filesOf = (path: string): string[] => (path.endsWith('.npy') ? [path, npyIdsPath(path)] : [path]);
+
+describe('writers: resume and merge are byte-identical to one straight write', () => {
+  for (const format of OUTPUT_FORMATS) {
+    test(format, async () => {
+      const dir = tempDir();
+      const rows = ROWS[format](23);
+      const straight = join(dir, `straight.${format}`);
+      await writeAll(straight, rows);
+      assert.equal(existsSync(partialPath(straight)), false);
+
+      const resumed = join(dir, `resumed.${format}`);
+      await writeInterrupted(resumed, rows, 9);
+      filesOf(straight).forEach((file, i) => assert.deepEqual(readFileSync(filesOf(resumed)[i]!), readFileSync(file), file));
+
+      // Shards of 0, 10, 13 rows (an empty shard included), merged in order.
+      const parts = [rows.slice(0, 0), rows.slice(0, 10), rows.slice(10)].map((_, k) => join(dir, `part-${k}.${format}`));
+      await writeAll(parts[0]!, []);
+      await writeAll(parts[1]!, rows.slice(0, 10));
+      await writeAll(parts[2]!, rows.slice(10));
+      const merged = join(dir, `merged.${format}`);
+      await mergeOutputs(merged, parts);
+      filesOf(straight).forEach((file, i) => assert.deepEqual(readFileSync(filesOf(merged)[i]!), readFileSync(file), `merged ${file}`));
+    });
+  }
+});
+
+describe('what the files hold', () => {
+  test('NPY: our header parser reads the matrix; the ids file holds the other columns', async () => {
+    const path = join(tempDir(), 'e.npy');
+    const rows = embeddingRows(7);
+    await writeAll(path, rows);
+    const { shape, data } = readNpy(path);
+    assert.deepEqual(shape, [7, WIDTH]);
+    rows.forEach((row, i) => assert.deepEqual(data.subarray(i * WIDTH, (i + 1) * WIDTH), row['embedding']));
+    assert.equal(readFileSync(npyIdsPath(path), 'utf8').split('\n')[0], 'id,kept');
+  });
+
+  test('Parquet: hyparquet reads every value back; fixed-size vectors, lists of vectors, int64, double, JSON text', async () => {
+    const path = join(tempDir(), 'r.parquet');
+    const rows: ResultRow[] = residueRows(3).map((row, i) => ({ ...row, n: i, x: i + 0.5, ok: i % 2 === 0, maybe: i === 1 ? null : 'y' }));
+    await writeAll(path, rows);
+    const file = await asyncBufferFromFile(path);
+    const metadata = await parquetMetadataAsync(file);
+    assert.ok(metadata.key_value_metadata?.some((kv) => kv.key === 'ARROW:schema'));
+    const back = await parquetReadObjects({ file });
+    back.forEach((row, i) => {
+      const expected = rows[i]!;
+      assert.equal(row['id'], expected['id']);
+      assert.deepEqual(Float32Array.from(row['embedding']), expected['embedding']);
+      assert.deepEqual(row['residue_embeddings'].map((v: number[]) => Float32Array.from(v)), expected['residue_embeddings']);
+      assert.equal(row['flags'], JSON.stringify({ i }));
+      assert.deepEqual([Number(row['n']), row['x'], row['ok'], row['maybe']], [expected['n'], expected['x'], expected['ok'], expected['maybe']]);
+    });
+  });
+
+  test('pyarrow and pandas read Parquet (fixed_size_list<float>[H]) and NPY like our readers', { skip: PYTHON ? false : NO_PYTHON }, async () => {
+    const dir = tempDir();
+    const rows = residueRows(4);
+    await writeAll(join(dir, 'r.parquet'), rows);
+    await writeAll(join(dir, 'e.npy'), embeddingRows(4));
+    const result = python(
+      `
+import sys, json, numpy as np, pandas as pd, pyarrow.parquet as pq
+t = pq.read_table(sys.argv[1])
+m = np.load(sys.argv[2])
+ids = pd.read_csv(sys.argv[3], keep_default_na=False)
+df = pd.read_parquet(sys.argv[1])
+print(json.dumps({
+  "types": {f.name: str(f.type) for f in t.schema},
+  "embedding": t.column("embedding").to_pylist(),
+  "residues": t.column("residue_embeddings").to_pylist(),
+  "npy": m.tolist(), "npy_dtype": str(m.dtype), "ids": ids["id"].tolist(), "pandas_rows": len(df),
+}))`,
+      [join(dir, 'r.parquet'), join(dir, 'e.npy'), npyIdsPath(join(dir, 'e.npy'))],
+    );
+    assert.deepEqual(result.types, {
+      id: 'string',
+      embedding: `fixed_size_list<element: float>[${WIDTH}]`,
+      residue_embeddings: `list<element: fixed_size_list<element: float>[${WIDTH}]>`,
+      flags: 'string',
+    });
+    result.embedding.forEach((v: number[], i: number) => assert.deepEqual(Float32Array.from(v), rows[i]!['embedding']));
+    assert.deepEqual(result.residues[0].map((v: number[]) => Float32Array.from(v)), rows[0]!['residue_embeddings']);
+    assert.equal(result.npy_dtype, 'float32');
+    result.npy.forEach((v: number[], i: number) => assert.deepEqual(Float32Array.from(v), vector(i)));
+    assert.deepEqual(result.ids, ['ab0', 'ab1', 'ab2', 'ab3']);
+    assert.equal(result.pandas_rows, 4);
+  });
+});
+
+describe('refusals', () => {
+  const cases: [string, string, ResultRow[], RegExp][] = [
+    ['CSV with an array', 'a.csv', [{ id: 'a', embedding: vector(0) }], /CSV cannot hold/],
+    ['CSV row with a new column', 'b.csv', [{ id: 'a' }, { id: 'b', extra: 1 }], /column "extra" that the first row did not have/],
+    ['NPY without a vector', 'c.npy', [{ id: 'a', score: 1 }], /no vector columns/],
+    ['NPY with two vectors', 'd.npy', [{ id: 'a', x: vector(0), y: vector(1) }], /2 vector columns/],
+    ['NPY with another width', 'e.npy', [{ id: 'a', x: vector(0) }, { id: 'b', x: new Float32Array(2) }], /not a vector of 5 values/],
+    ['Parquet with mixed types', 'f.parquet', [{ id: 'a', v: 1 }, { id: 'b', v: 'x' }], /holds both int and string/],
+  ];
+  for (const [label, name, rows, message] of cases) {
+    test(label, async () => {
+      const path = join(tempDir(), name);
+      const writer = await openResultWriter(path);
+      await assert.rejects(async () => {
+        for (const row of rows) await writer.write(row);
+      }, message);
+      await writer.abandon(true);
+      assert.equal(existsSync(partialPath(path)), false);
+    });
+  }
+  test('NPY and Parquet need a file; unknown extensions need --format', async () => {
+    await assert.rejects(openResultWriter('-', 'npy'), /needs a file/);
+    await assert.rejects(openResultWriter('x.txt'), /cannot tell the output format/);
+  });
+  test('merge refuses an unfinished shard', async () => {
+    const dir = tempDir();
+    await writeAll(join(dir, 'a.jsonl'), [{ id: 'a' }]);
+    appendFileSync(join(dir, 'a.jsonl.progress.json'), '{}');
+    await assert.rejects(mergeOutputs(join(dir, 'm.jsonl'), [join(dir, 'a.jsonl')]), /unfinished/);
+    assert.deepEqual(jsonLines(readFileSync(join(dir, 'a.jsonl'), 'utf8')), [{ id: 'a' }]);
+  });
+});

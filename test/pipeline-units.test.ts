@@ -1,0 +1,104 @@
+/** Pipeline parts without a model: shard ranges, progress lines, the resume check. */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { assertSameJob, type JobCheckpoint } from '../src/cli/checkpoint.js';
+import { Progress } from '../src/cli/progress.js';
+import { runRecordPipeline } from '../src/cli/pipeline.js';
+import { parseShard, shardRange } from '../src/cli/shard.js';
+import type { NumberedRecord } from '../src/io/readRecords.js';
+import { jsonLines, tempDir } from './pipeline-helpers.js';
+
+describe('--shard', () => {
+  test('ranges are whole chunks, cover every row exactly once, in order', () => {
+    for (const [rows, chunk, shards] of [[0, 4, 3], [1, 4, 3], [10, 4, 3], [1104, 100, 7], [1000, 1, 8], [5, 10, 4]] as const) {
+      const ranges = Array.from({ length: shards }, (_, k) => shardRange(rows, { index: k, count: shards }, chunk));
+      assert.equal(ranges[0]!.start, 0);
+      assert.equal(ranges.at(-1)!.end, rows);
+      ranges.forEach((range, k) => {
+        if (k > 0) assert.equal(range.start, ranges[k - 1]!.end, `${rows}/${chunk}/${shards} contiguous`);
+        assert.ok(range.start % chunk === 0 || range.start === rows, 'starts on a chunk boundary');
+      });
+    }
+  });
+
+  test('k/N parsing', () => {
+    assert.deepEqual(parseShard('0/1'), { index: 0, count: 1 });
+    assert.deepEqual(parseShard(' 7/8 '), { index: 7, count: 8 });
+    for (const bad of ['8/8', '1/0', '-1/4', '1', 'a/b', '1/2/3']) assert.throws(() => parseShard(bad), /--shard must be k\/N/, bad);
+  });
+});
+
+describe('progress', () => {
+  const fake = (isTTY: boolean) => {
+    let now = 0;
+    const lines: string[] = [];
+    return { lines, tick: (ms: number) => (now += ms), stream: { isTTY, write: (t: string) => lines.push(t) }, now: () => now };
+  };
+
+  test('log file: a plain line per interval with rate and ETA from bytes; a summary at the end (none for a short run)', () => {
+    const short = fake(false);
+    const quick = new Progress({ quiet: false, stream: short.stream, now: short.now, intervalMs: 1000 });
+    quick.add(5, 50, 5);
+    quick.finish(0);
+    assert.deepEqual(short.lines, []);
+
+    const f = fake(false);
+    let read = 0;
+    const progress = new Progress({ quiet: false, stream: f.stream, now: f.now, intervalMs: 1000, bytes: { read: () => read, total: 1000 } });
+    f.tick(500);
+    read = 100;
+    progress.add(50, 5000, 50);
+    assert.equal(f.lines.length, 0, 'not before the interval');
+    f.tick(500);
+    read = 250;
+    progress.add(50, 5000, 50);
+    assert.deepEqual(f.lines, ['igbert: 100 rows, 100.0 rows/s, 10.0k tokens/s, 25.0%, ETA 3.0 s\n']);
+    progress.finish(3);
+    assert.match(f.lines[1]!, /^igbert: 100 rows read \(97 processed, 3 rejected\), 100 written in 1\.0 s/);
+  });
+
+  test('terminal: one line redrawn in place, cleared before the summary; quiet prints nothing', () => {
+    const f = fake(true);
+    const progress = new Progress({ quiet: false, stream: f.stream, now: f.now, totalRows: 400 });
+    f.tick(300);
+    progress.add(100, 0, 100);
+    assert.match(f.lines[0]!, /^\r100 rows, .* 25\.0%, ETA 0\.9 s\x1b\[K$/);
+    progress.finish(0);
+    assert.equal(f.lines[1], '\r\x1b[K');
+    const q = fake(true);
+    const quiet = new Progress({ quiet: true, stream: q.stream, now: q.now });
+    q.tick(1000);
+    quiet.add(1, 1, 1);
+    quiet.finish(0);
+    assert.deepEqual(q.lines, []);
+  });
+});
+
+test('--resume names the options that differ and notices a changed input', () => {
+  const checkpoint = { job: { pooling: 'mean', layer: 2 }, input: { size: 10, mtimeMs: 5 } } as unknown as JobCheckpoint;
+  assert.doesNotThrow(() => assertSameJob(checkpoint, { layer: 2, pooling: 'mean' }, { size: 10, mtimeMs: 5 }, 'o.jsonl'));
+  assert.throws(() => assertSameJob(checkpoint, { pooling: 'cls', layer: 2 }, undefined, 'o.jsonl'), /pooling: was "mean", now "cls"/);
+  assert.throws(() => assertSameJob(checkpoint, { pooling: 'mean' }, undefined, 'o.jsonl'), /layer: was 2, now unset/);
+  assert.throws(() => assertSameJob(checkpoint, { pooling: 'mean', layer: 2 }, { size: 11, mtimeMs: 5 }, 'o.jsonl'), /input file changed/);
+});
+
+describe('runRecordPipeline with several result rows per input row', () => {
+  const input = 'id,heavy,note\na,EVQL,x\nb,QV,y\n';
+  const steps = (grouped: boolean) => ({
+    prepare: ({ record }: NumberedRecord) => record,
+    async process(records: { id?: string }[]) {
+      const groups = records.map((r) => (r.id === 'a' ? [{ id: r.id, k: 1 }, { id: r.id, k: 2 }] : []));
+      return grouped ? groups : groups.flat();
+    },
+  });
+  test('grouped results get their own input row\'s kept columns; flat ones of another count are refused', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'in.csv'), input);
+    const options = { input: join(dir, 'in.csv'), output: join(dir, 'out.jsonl'), keepColumns: ['note'], quiet: true };
+    assert.equal(await runRecordPipeline(options, steps(true)), 0);
+    assert.deepEqual(jsonLines(readFileSync(join(dir, 'out.jsonl'), 'utf8')), [{ id: 'a', note: 'x', k: 1 }, { id: 'a', note: 'x', k: 2 }]);
+    await assert.rejects(runRecordPipeline(options, steps(false)), /--keep-cols cannot tell which input row/);
+  });
+});
