@@ -1,0 +1,58 @@
+/**
+ * A pre-converted model (`igbert convert` output: onnx/<name>.onnx + .onnx_data) read as a weight container: the
+ * .onnx file's initializers say where each converted tensor lies in the .onnx_data blob, which is exactly the Meta
+ * layout of src/weights/conversion.ts. igbert then builds its own graphs over those weights (the attention kind
+ * the device needs, the outputs a task needs), so a converted folder serves every task as a checkpoint does.
+ */
+import onnxProto from 'onnx-proto';
+import { CheckpointError } from '../errors.js';
+import { TensorType } from '../graph/onnxBuilder.js';
+import { CONVERSION_VERSION, type Meta, type WeightDType } from '../weights/conversion.js';
+import type { SafetensorsDType } from '../weights/safetensors.js';
+
+const { onnx } = onnxProto;
+
+/** What the WeightStore needs to resolve names and check shapes (no bytes). */
+export interface TensorDescription {
+  name: string;
+  dtype: SafetensorsDType;
+  shape: number[];
+}
+
+const toNumber = (value: number | { toString(): string }): number => (typeof value === 'number' ? value : Number(value.toString()));
+
+/** The layout of `dataFile` from the .onnx graph's external-data initializers. */
+export function onnxWeightLayout(graphBytes: Uint8Array, dataFile: string, source: string): { meta: Meta; tensors: TensorDescription[] } {
+  let model: onnxProto.onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(graphBytes);
+  } catch (cause) {
+    throw new CheckpointError(`${source} is not an ONNX model (${(cause as Error).message}). Convert it again with igbert convert.`, { cause });
+  }
+  const entries: Meta['tensors'] = {};
+  const tensors: TensorDescription[] = [];
+  let dtype: WeightDType = 'fp32';
+  for (const initializer of model.graph?.initializer ?? []) {
+    const fields = Object.fromEntries((initializer.externalData ?? []).map((e) => [e.key, e.value]));
+    if (fields['location'] === undefined) continue; // small constants stored inline in the graph
+    if (fields['location'] !== dataFile) {
+      throw new CheckpointError(`${source}: initializer ${initializer.name} lives in ${fields['location']}, not ${dataFile}; convert the model again.`);
+    }
+    const name = initializer.name ?? '';
+    const elemType = initializer.dataType ?? TensorType.FLOAT;
+    const dims = (initializer.dims ?? []).map(toNumber);
+    entries[name] = { elemType, offset: Number(fields['offset'] ?? 0), length: Number(fields['length']) };
+    if (name.endsWith('.int8')) {
+      // Linears quantised together are named "a+b+c.int8" with shape [in, parts * out]; the store knows each part.
+      dtype = 'int8';
+      const parts = name.slice(0, -'.int8'.length).split('+');
+      const [inFeatures = 0, width = 0] = dims;
+      for (const part of parts) tensors.push({ name: part, dtype: 'F32', shape: [width / parts.length, inFeatures] });
+    } else if (!name.endsWith('.scale')) {
+      if (elemType === TensorType.FLOAT16 && dtype === 'fp32') dtype = 'fp16';
+      tensors.push({ name, dtype: elemType === TensorType.FLOAT16 ? 'F16' : 'F32', shape: dims });
+    }
+  }
+  if (tensors.length === 0) throw new CheckpointError(`${source} has no external weights in ${dataFile}; convert the model again with igbert convert.`);
+  return { meta: { version: CONVERSION_VERSION, dtype, tensors: entries }, tensors };
+}
