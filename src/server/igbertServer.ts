@@ -228,7 +228,9 @@ export class IgBertServer {
       if (route === undefined) {
         if ((req.method === 'GET' && pathname === UI_PREFIX) || pathname.startsWith(`${UI_PREFIX}/`)) {
           label = UI_PREFIX;
-          sendReply(res, 200, await serveStatic(this.options.uiFolder, pathname), headers);
+          // Cross-origin isolation lets the page's WebAssembly runtime use threads (SharedArrayBuffer).
+          const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+          sendReply(res, 200, await serveStatic(this.options.uiFolder, pathname), { ...headers, ...isolation });
           return;
         }
         throw new HttpError('not_found', `no route ${pathname}; the API is listed at /docs and /openapi.json.`, { path: pathname });
