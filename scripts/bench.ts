@@ -25,6 +25,7 @@ const { values: args } = parseArgs({
     checkpoint: { type: 'string', default: join(homedir(), '.cache', 'igbert', 'bench', 'igbert-random') },
     python: { type: 'string', default: process.env['IGBERT_BENCH_PYTHON'] ?? '/tmp/ref/bin/python' },
     out: { type: 'string', default: 'bench-results.json' },
+    'pll-positions': { type: 'string', default: '24' },
     worker: { type: 'string' },
   },
 });
@@ -63,6 +64,27 @@ async function worker(dtype: 'fp32' | 'fp16' | 'int8', job: { pairs: Pair[] }): 
   const t0 = performance.now();
   const results = await model.embed(job.pairs);
   const seconds = (performance.now() - t0) / 1000;
+  // Exact PLL terms at evenly spaced residues of the first two pairs: each a copy with that residue alone masked.
+  const masked: { id: string; heavy: string; light: string }[] = [];
+  const truth: string[] = [];
+  for (const pair of job.pairs.slice(0, 2)) {
+    const residues = pair.heavy + pair.light;
+    const count = Number(args['pll-positions']);
+    for (let k = 0; k < count; k++) {
+      const i = Math.floor(((k + 0.5) * residues.length) / count);
+      const chars = residues.split('');
+      truth.push(chars[i] as string);
+      chars[i] = '*';
+      masked.push({ id: `${pair.id}@${i}`, heavy: chars.slice(0, pair.heavy.length).join(''), light: chars.slice(pair.heavy.length).join('') });
+    }
+  }
+  const logProbs = await model.maskedLogits(masked, { logProbs: true });
+  const pllTerms = logProbs.map((r, k) => {
+    const encoded = model.encode([masked[k] as Pair])[0]!;
+    const token = encoded.maskedTokenPositions[0] as number;
+    const id = model.tokenizer.vocabulary.id(truth[k] as string) as number;
+    return r.values[token * r.vocabSize + id] as number;
+  });
   process.stdout.write(
     JSON.stringify({
       seconds,
@@ -70,6 +92,7 @@ async function worker(dtype: 'fp32' | 'fp16' | 'int8', job: { pairs: Pair[] }): 
       seq_per_s: job.pairs.length / seconds,
       peakRssMB: process.resourceUsage().maxRSS / 1024,
       embeddings: results.map((r) => Array.from(r.embedding)),
+      pllTerms,
     }),
   );
 }
@@ -153,12 +176,14 @@ async function main(): Promise<void> {
   }
   const fp32 = rows['igbert fp32']?.embeddings as number[][] | undefined;
   const hf = rows['HF transformers fp32'];
-  const table = ['| engine | seq/s | tokens/s | GFLOP/s | vs HF | min cosine vs igbert fp32 | max rel diff vs HF | peak RSS MB | load→first s |', '|---|---|---|---|---|---|---|---|---|'];
+  const fp32Pll = rows['igbert fp32']?.pllTerms as number[] | undefined;
+  const table = ['| engine | seq/s | tokens/s | GFLOP/s | vs HF | min cosine vs igbert fp32 | mean abs diff per PLL term vs fp32 (nats) | max rel diff vs HF | peak RSS MB | load→first s |', '|---|---|---|---|---|---|---|---|---|---|'];
   for (const [name, r] of Object.entries(rows)) {
     const cos = fp32 ? Math.min(...(r.embeddings as number[][]).map((e, i) => cosine(e, fp32[i] as number[]))) : NaN;
     const rel = hf ? maxRelDiff(r.embeddings, hf.embeddings) : NaN;
+    const pll = r.pllTerms && fp32Pll ? (r.pllTerms as number[]).reduce((a: number, v: number, i: number) => a + Math.abs(v - (fp32Pll[i] as number)), 0) / fp32Pll.length : NaN;
     table.push(
-      `| ${name} | ${r.seq_per_s.toFixed(3)} | ${((r.seq_per_s * meanTokens) | 0)} | ${((flops / r.seconds) / 1e9).toFixed(1)} | ${hf ? (r.seq_per_s / hf.seq_per_s).toFixed(2) + 'x' : 'n/a'} | ${cos.toFixed(6)} | ${rel.toExponential(2)} | ${r.peakRssMB.toFixed(0)} | ${r.loadToFirst.toFixed(2)} |`,
+      `| ${name} | ${r.seq_per_s.toFixed(3)} | ${((r.seq_per_s * meanTokens) | 0)} | ${((flops / r.seconds) / 1e9).toFixed(1)} | ${hf ? (r.seq_per_s / hf.seq_per_s).toFixed(2) + 'x' : 'n/a'} | ${cos.toFixed(6)} | ${Number.isNaN(pll) ? 'n/a' : pll.toFixed(4)} | ${rel.toExponential(2)} | ${r.peakRssMB.toFixed(0)} | ${r.loadToFirst.toFixed(2)} |`,
     );
   }
   const summary = { date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, threads, source, meanTokens, hf: hfNote, table };

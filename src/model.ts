@@ -101,8 +101,21 @@ export class IgBertModel {
     }
   }
 
-  private session(outputs: BertGraphOutputs): Promise<ModelSession> {
-    this.assertSupports(outputs);
+  /**
+   * Every session holds its own prepacked copy of the weights, so requests share one "full" graph — last hidden
+   * state, MLM logits and log-probabilities, pooler — whenever they can (its extra outputs cost well under 1% of a
+   * forward pass). Only an earlier hidden layer gets a graph of its own, truncated after that layer.
+   */
+  private graphOutputs(outputs: BertGraphOutputs): BertGraphOutputs {
+    const last = this.config.num_hidden_layers;
+    if (outputs.hiddenStateLayer !== undefined && outputs.hiddenStateLayer !== last) return outputs;
+    const head = this.checkpoint.hasMlmHead;
+    return { hiddenStateLayer: last, logits: head, logProbs: head, pooler: this.checkpoint.hasPooler };
+  }
+
+  private session(requested: BertGraphOutputs): Promise<ModelSession> {
+    this.assertSupports(requested);
+    const outputs = this.graphOutputs(requested);
     const key = JSON.stringify(outputs);
     let session = this.sessions.get(key);
     if (!session) {
