@@ -132,3 +132,14 @@ export function validate(value: unknown, schema: JsonSchema, path: (string | num
     }
   }
 }
+
+/** The response shape every task route shares: {"results": [one object per item, in item order]}. */
+export function resultsResponse(itemProperties: Record<string, JsonSchema>): ObjectSchema {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      results: { type: 'array', items: { type: 'object', additionalProperties: false, properties: itemProperties } },
+    },
+  };
+}

@@ -4,7 +4,7 @@ import { embedEncoded, type EmbedOptions, type EmbeddingResult } from '../../tas
 import { POOLINGS, poolingRows, type Pooling } from '../../tasks/pooling.js';
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
 import { HttpError } from '../httpErrors.js';
-import type { ObjectSchema } from '../jsonSchema.js';
+import { resultsResponse, type ObjectSchema } from '../jsonSchema.js';
 import type { ServerLimits } from '../limits.js';
 import type { Route } from '../route.js';
 import type { WorkGroup } from '../workQueue.js';
@@ -72,28 +72,15 @@ export function embedRoute(limits: ServerLimits): Route {
     needsModel: true,
     request,
     errors: [413, 415, 422, 429],
-    response: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        results: {
-          type: 'array',
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            properties: {
-              id: { type: 'string' },
-              embedding: { type: 'array', items: { type: 'number' }, description: 'hidden_size float32 values.' },
-              residue_embeddings: {
-                type: 'array',
-                items: { type: 'array', items: { type: 'number' } },
-                description: 'With "residues": one row per residue, heavy then light.',
-              },
-            },
-          },
-        },
+    response: resultsResponse({
+      id: { type: 'string' },
+      embedding: { type: 'array', items: { type: 'number' }, description: 'hidden_size float32 values.' },
+      residue_embeddings: {
+        type: 'array',
+        items: { type: 'array', items: { type: 'number' } },
+        description: 'With "residues": one row per residue, heavy then light.',
       },
-    },
+    }),
     async handle({ model, queue, limits: current, signal }, body) {
       const { items, pooling = 'mean', residues = false, layer } = body as EmbedRequest;
       const group = await embedGroup(model, { pooling, residues, ...(layer !== undefined ? { layer } : {}) });

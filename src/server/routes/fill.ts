@@ -2,7 +2,7 @@
 import { formatFloat32 } from '../../io/numbers.js';
 import { FILL_ORDERS, FILL_STRATEGIES, fillEncoded, prepareFill, resolveFillOptions, type FillOptions, type FillOrder, type FillStrategy, type PreparedFill } from '../../tasks/fill.js';
 import { chainLetter, parseRegions } from '../../tasks/positions.js';
-import type { ObjectSchema } from '../jsonSchema.js';
+import { resultsResponse, type ObjectSchema } from '../jsonSchema.js';
 import type { ServerLimits } from '../limits.js';
 import type { Route } from '../route.js';
 import { encodeItems, itemsSchema, passTokens, type ItemBody } from './_items.js';
@@ -50,45 +50,32 @@ export function fillRoute(limits: ServerLimits): Route {
     needsModel: true,
     request,
     errors: [413, 415, 422, 429],
-    response: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        results: {
-          type: 'array',
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            properties: {
-              id: { type: 'string' },
-              designs: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  additionalProperties: false,
-                  properties: { heavy: { type: 'string' }, light: { type: 'string' }, logprob: { type: 'number' } },
-                },
-              },
-              positions: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  additionalProperties: false,
-                  properties: {
-                    chain: { type: 'string', enum: ['H', 'L'] },
-                    position: { type: 'integer' },
-                    candidates: {
-                      type: 'array',
-                      items: { type: 'object', additionalProperties: false, properties: { residue: { type: 'string' }, logprob: { type: 'number' } } },
-                    },
-                  },
-                },
-              },
+    response: resultsResponse({
+      id: { type: 'string' },
+      designs: {
+        type: 'array',
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { heavy: { type: 'string' }, light: { type: 'string' }, logprob: { type: 'number' } },
+        },
+      },
+      positions: {
+        type: 'array',
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            chain: { type: 'string', enum: ['H', 'L'] },
+            position: { type: 'integer' },
+            candidates: {
+              type: 'array',
+              items: { type: 'object', additionalProperties: false, properties: { residue: { type: 'string' }, logprob: { type: 'number' } } },
             },
           },
         },
       },
-    },
+    }),
     async handle({ model, queue, limits: current, signal }, body) {
       const request = body as FillRequest;
       const options: FillOptions = {

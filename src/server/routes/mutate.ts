@@ -17,7 +17,7 @@ import {
 import { AMINO_ACIDS, chainLetter, parseRegions, recordLocation } from '../../tasks/positions.js';
 import { prepareScan, scanEncoded, type PreparedScan } from '../../tasks/scan.js';
 import { HttpError } from '../httpErrors.js';
-import type { ObjectSchema } from '../jsonSchema.js';
+import { resultsResponse, type ObjectSchema } from '../jsonSchema.js';
 import type { ServerLimits } from '../limits.js';
 import type { Route, TaskContext } from '../route.js';
 import { encodeItems, ITEM_PROPERTIES, itemsSchema, passTokens, type ItemBody } from './_items.js';
@@ -136,47 +136,34 @@ export function mutateRoute(limits: ServerLimits): Route {
     needsModel: true,
     request,
     errors: [413, 415, 422, 429],
-    response: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        results: {
-          type: 'array',
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            properties: {
-              id: { type: 'string' },
-              method: { type: 'string', enum: MUTATION_METHODS },
-              scores: {
-                type: 'array',
-                description: 'Without "scan": one entry per mutation set.',
-                items: {
-                  type: 'object',
-                  additionalProperties: false,
-                  properties: { mutations: { type: 'string' }, score, site_scores: { type: 'array', items: { type: 'number' } } },
-                },
-              },
-              substitutions: {
-                type: 'array',
-                description: 'With "scan": one entry per substitution (19 per position).',
-                items: {
-                  type: 'object',
-                  additionalProperties: false,
-                  properties: {
-                    chain: { type: 'string', enum: ['H', 'L'] },
-                    position: { type: 'integer' },
-                    wt: { type: 'string' },
-                    mut: { type: 'string' },
-                    score,
-                  },
-                },
-              },
-            },
+    response: resultsResponse({
+      id: { type: 'string' },
+      method: { type: 'string', enum: MUTATION_METHODS },
+      scores: {
+        type: 'array',
+        description: 'Without "scan": one entry per mutation set.',
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { mutations: { type: 'string' }, score, site_scores: { type: 'array', items: { type: 'number' } } },
+        },
+      },
+      substitutions: {
+        type: 'array',
+        description: 'With "scan": one entry per substitution (19 per position).',
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            chain: { type: 'string', enum: ['H', 'L'] },
+            position: { type: 'integer' },
+            wt: { type: 'string' },
+            mut: { type: 'string' },
+            score,
           },
         },
       },
-    },
+    }),
     async handle(context, body) {
       const request = body as MutateRequest;
       context.model.assertSupports({ logProbs: true });

@@ -1,6 +1,6 @@
 /** POST /v1/score: pseudo-log-likelihood or wild-type marginal likelihood, the numbers of `igbert score`. */
 import { checkScorable, SCORE_METHODS, scoreEncoded, type ScoreMethod } from '../../tasks/score.js';
-import type { ObjectSchema } from '../jsonSchema.js';
+import { resultsResponse, type ObjectSchema } from '../jsonSchema.js';
 import type { ServerLimits } from '../limits.js';
 import type { Route } from '../route.js';
 import { encodeItems, itemsSchema, passTokens, type ItemBody } from './_items.js';
@@ -42,29 +42,16 @@ export function scoreRoute(limits: ServerLimits): Route {
     needsModel: true,
     request,
     errors: [413, 415, 422, 429],
-    response: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        results: {
-          type: 'array',
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            properties: {
-              id: { type: 'string' },
-              method: { type: 'string', enum: SCORE_METHODS },
-              pll: { type: 'number' },
-              pll_mean: { type: 'number' },
-              perplexity: { type: 'number' },
-              heavy_pll: { ...nullableNumber, description: 'null without a heavy chain.' },
-              light_pll: { ...nullableNumber, description: 'null without a light chain.' },
-              per_residue: { type: 'array', items: { type: 'number' } },
-            },
-          },
-        },
-      },
-    },
+    response: resultsResponse({
+      id: { type: 'string' },
+      method: { type: 'string', enum: SCORE_METHODS },
+      pll: { type: 'number' },
+      pll_mean: { type: 'number' },
+      perplexity: { type: 'number' },
+      heavy_pll: { ...nullableNumber, description: 'null without a heavy chain.' },
+      light_pll: { ...nullableNumber, description: 'null without a light chain.' },
+      per_residue: { type: 'array', items: { type: 'number' } },
+    }),
     async handle({ model, queue, limits: current, signal }, body) {
       const { items, method = 'pll', per_residue: perResidue = false } = body as ScoreRequest;
       model.assertSupports({ logProbs: true });
