@@ -255,8 +255,12 @@ describe('integrity and interrupted transfers', () => {
     const dir = await resolveModelDir(REPO, options({ revision: 'release-1' }));
     const size = readFileSync(join(H64, 'model.safetensors')).byteLength;
     assert.deepEqual(readFileSync(join(dir, 'model.safetensors')), readFileSync(join(H64, 'model.safetensors')));
+    // One resumed request, starting after the bytes that arrived: at most the half the server sent before cutting
+    // (bytes still in flight when the socket is destroyed may never arrive), and more than none.
     const ranged = hub.requests.filter((r) => r.server === 'cdn' && r.range);
-    assert.deepEqual(ranged.map((r) => r.range), [`bytes=${size >> 1}-`]);
+    assert.equal(ranged.length, 1);
+    const start = Number(/^bytes=(\d+)-$/.exec(ranged[0]?.range ?? '')?.[1]);
+    assert.ok(start > 0 && start <= size >> 1, `resumed from byte ${start} of ${size}`);
   });
 });
 
