@@ -208,15 +208,10 @@ export async function findCheckpointWeights(dir: string): Promise<SafetensorsFil
 }
 
 /**
- * Writes a safetensors file atomically: into a temporary file beside `path`, flushed to disk, then renamed over it,
- * so that a crash never leaves a half-written checkpoint under the final name.
+ * Writes chunks into a temporary file beside `path`, flushed to disk, then renamed over it, so that a crash never
+ * leaves a half-written checkpoint under the final name.
  */
-export async function writeSafetensorsFile(
-  path: string,
-  tensors: readonly TensorToWrite[],
-  metadata?: Readonly<Record<string, string>>,
-): Promise<void> {
-  const chunks = encodeSafetensors(tensors, metadata);
+async function writeAtomically(path: string, chunks: Iterable<Uint8Array>): Promise<void> {
   const unique = `${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}`;
   const temporary = join(dirname(path), `.${basename(path)}.${unique}.tmp`);
   try {
@@ -237,8 +232,18 @@ export async function writeSafetensorsFile(
     await rename(temporary, path);
   } catch (cause) {
     await rm(temporary, { force: true });
+    if (cause instanceof UsageError) throw cause;
     throw new FileError(`Could not write ${path}: ${(cause as Error).message}.`, { cause, details: { file: path } });
   }
+}
+
+/** Writes a safetensors file atomically (see writeAtomically). */
+export async function writeSafetensorsFile(
+  path: string,
+  tensors: readonly TensorToWrite[],
+  metadata?: Readonly<Record<string, string>>,
+): Promise<void> {
+  await writeAtomically(path, encodeSafetensors(tensors, metadata));
 }
 
 /**
@@ -252,27 +257,15 @@ export async function writeSafetensorsStreaming<T extends TensorLayoutEntry>(
   metadata?: Readonly<Record<string, string>>,
 ): Promise<void> {
   const { head, ordered } = safetensorsLayout(tensors, metadata);
-  const unique = `${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}`;
-  const temporary = join(dirname(path), `.${basename(path)}.${unique}.tmp`);
-  try {
-    const handle = await open(temporary, 'wx');
-    try {
-      await handle.write(head);
-      for (const tensor of ordered) {
-        const bytes = produce(tensor);
-        if (bytes.byteLength !== tensor.byteLength) {
-          throw new UsageError(`tensor ${tensor.name}: produced ${bytes.byteLength} bytes, expected ${tensor.byteLength}.`);
-        }
-        await handle.write(bytes);
+  function* chunks(): Generator<Uint8Array> {
+    yield head;
+    for (const tensor of ordered) {
+      const bytes = produce(tensor);
+      if (bytes.byteLength !== tensor.byteLength) {
+        throw new UsageError(`tensor ${tensor.name}: produced ${bytes.byteLength} bytes, expected ${tensor.byteLength}.`);
       }
-      await handle.sync();
-    } finally {
-      await handle.close();
+      yield bytes;
     }
-    await rename(temporary, path);
-  } catch (cause) {
-    await rm(temporary, { force: true });
-    if (cause instanceof UsageError) throw cause;
-    throw new FileError(`Could not write ${path}: ${(cause as Error).message}.`, { cause, details: { file: path } });
   }
+  await writeAtomically(path, chunks());
 }
