@@ -7,7 +7,8 @@
  */
 import * as ort from 'onnxruntime-web';
 import { RuntimeFailure } from '../errors.js';
-import type { BatchInputs, ModelSession, OutputTensor, SessionCreateOptions, SessionFactory } from '../runtime/session.js';
+import { OrtSession } from '../runtime/ortSession.js';
+import type { ModelSession, SessionCreateOptions, SessionFactory } from '../runtime/session.js';
 
 export const WEB_DEVICES = ['auto', 'webgpu', 'wasm'] as const;
 export type WebDevicePreference = (typeof WEB_DEVICES)[number];
@@ -62,38 +63,6 @@ export async function chooseBackend(preference: WebDevicePreference, threadsWant
   return { device: 'webgpu', reason: `WebGPU (adapter: ${name}): ${preference === 'webgpu' ? 'chosen in the settings' : 'offered by this browser'}`, threads };
 }
 
-class OrtWebSession implements ModelSession {
-  constructor(private readonly session: ort.InferenceSession) {}
-
-  get outputNames(): readonly string[] {
-    return this.session.outputNames;
-  }
-
-  async run(inputs: BatchInputs): Promise<Record<string, OutputTensor>> {
-    const dims = [inputs.batchSize, inputs.sequenceLength];
-    const int64 = (values: Int32Array): ort.Tensor => new ort.Tensor('int64', BigInt64Array.from(values, BigInt), dims);
-    let results: ort.InferenceSession.OnnxValueMapType;
-    try {
-      results = await this.session.run({
-        input_ids: int64(inputs.inputIds),
-        attention_mask: int64(inputs.attentionMask),
-        token_type_ids: int64(inputs.tokenTypeIds),
-      });
-    } catch (cause) {
-      throw new RuntimeFailure(`ONNX Runtime failed on a batch of ${dims.join('x')} tokens: ${(cause as Error).message}`, { cause });
-    }
-    const out: Record<string, OutputTensor> = {};
-    for (const name of this.session.outputNames) {
-      const tensor = results[name] as ort.Tensor;
-      out[name] = { data: tensor.data as Float32Array, dims: tensor.dims };
-    }
-    return out;
-  }
-
-  async dispose(): Promise<void> {
-    await this.session.release();
-  }
-}
 
 export class OrtWebSessionFactory implements SessionFactory {
   /** The backend sessions run on; a failed WebGPU session switches it to wasm, with the reason. */
@@ -141,7 +110,7 @@ export class OrtWebSessionFactory implements SessionFactory {
         externalData: this.externalData(),
         ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
       });
-      return new OrtWebSession(session);
+      return new OrtSession(session, ort.Tensor);
     } catch (cause) {
       throw new RuntimeFailure(`ONNX Runtime could not create a ${device} session for the model graph: ${(cause as Error).message}`, {
         cause,
