@@ -101,8 +101,4 @@ export class NpyWriter implements ResultWriter {
     await this.matrix.abandon(remove);
     await this.ids.abandon(remove);
   }
-
-  close(keep: boolean): Promise<void> {
-    return keep ? this.finish() : this.abandon(true);
-  }
 }

@@ -54,8 +54,4 @@ export class ParquetResultWriter implements ResultWriter {
   abandon(remove: boolean): Promise<void> {
     return this.spool.abandon(remove);
   }
-
-  close(keep: boolean): Promise<void> {
-    return keep ? this.finish() : this.abandon(true);
-  }
 }

@@ -28,8 +28,6 @@ export interface ResultWriter {
   finish(): Promise<void>;
   /** Closes without publishing; `remove` deletes the partial files too. */
   abandon(remove: boolean): Promise<void>;
-  /** For one-shot callers: finish() when `keep`, else abandon and remove (a failed run leaves nothing). */
-  close(keep: boolean): Promise<void>;
 }
 
 export const OUTPUT_FORMATS = ['jsonl', 'csv', 'npy', 'parquet'] as const;
@@ -87,10 +85,6 @@ class JsonlWriter implements ResultWriter {
   abandon(remove: boolean): Promise<void> {
     return this.sink.abandon(remove);
   }
-
-  close(keep: boolean): Promise<void> {
-    return keep ? this.finish() : this.abandon(true);
-  }
 }
 
 class CsvWriter implements ResultWriter {
@@ -112,10 +106,6 @@ class CsvWriter implements ResultWriter {
   }
   abandon(remove: boolean): Promise<void> {
     return this.sink.abandon(remove);
-  }
-
-  close(keep: boolean): Promise<void> {
-    return keep ? this.finish() : this.abandon(true);
   }
 }
 
