@@ -20,10 +20,16 @@ export interface BoundTensor {
   raw?: Uint8Array;
 }
 
-/** An encoder nn.Linear stored as int8 [in, out] with one float32 scale per output channel. */
+/**
+ * Encoder nn.Linears stored as one int8 [in, width] tensor with one float32 scale per column. Column blocks of `out`
+ * follow `prefixes` in order; a prefix flagged in `residual` has a second block right after its own, the int8
+ * quantisation of what the first left over (W ≈ s1·Q1 + s2·Q2), and its output is the sum of the two.
+ */
 export interface QuantizedLinearTensors {
   weight: BoundTensor;
   scale: BoundTensor;
+  /** One flag per prefix: a second (residual) int8 term follows that prefix's columns. */
+  residual: boolean[];
 }
 
 /** Finds checkpoint tensors by BertModel-relative HF path (e.g. "encoder.layer.0.output.dense.weight"). */
@@ -32,7 +38,7 @@ export interface WeightSource {
   resolve(path: string, shape: number[]): BoundTensor;
   /**
    * For int8 models: the quantised weight of the encoder Linears at `prefixes` (e.g. ["encoder.layer.3.output.dense"],
-   * or query, key and value together), their outputs concatenated: [in, prefixes.length * out]. Run with ONNX
+   * or query, key and value together), their outputs concatenated (see QuantizedLinearTensors). Run with ONNX
    * Runtime's DynamicQuantizeMatMul (activations quantised per batch at run time). Absent = float.
    */
   resolveQuantized?(prefixes: string[], inFeatures: number, outFeatures: number): QuantizedLinearTensors | undefined;
@@ -125,11 +131,15 @@ export function buildBertGraph(
     );
   // Encoder Linears may be int8 (per-output-channel weights, activations quantised at run time). Linears that read
   // the same input (query, key, value) then share one DynamicQuantizeMatMul: one activation quantisation, one GEMM.
+  // A Linear with a residual int8 term gets two column blocks, added after the GEMM (its bias goes with the first).
   const encoderLinears = (x: string, prefixes: string[], inFeatures: number, outFeatures: number): string[] => {
     const quantized = weights.resolveQuantized?.(prefixes, inFeatures, outFeatures);
     if (!quantized) return prefixes.map((prefix) => linear(x, prefix, inFeatures, outFeatures));
-    const width = prefixes.length * outFeatures;
-    const biases = prefixes.map((prefix) => bind(`${prefix}.bias`, [outFeatures]));
+    const blocks = prefixes.flatMap((prefix, i) => (quantized.residual[i] ? [prefix, `${prefix}.residual`] : [prefix]));
+    const width = blocks.length * outFeatures;
+    const zeros = (): string =>
+      addInitializer({ name: `zero_bias_${outFeatures}`, raw: new Uint8Array(outFeatures * 4) }, [outFeatures]);
+    const biases = blocks.map((block) => (block.endsWith('.residual') ? zeros() : bind(`${block}.bias`, [outFeatures])));
     const bias = biases.length === 1 ? (biases[0] as string) : g.op('Concat', biases, `${prefixes[0]}.fused_bias`, { axis: 0 });
     const output = g.op(
       'DynamicQuantizeMatMul',
@@ -138,8 +148,15 @@ export function buildBertGraph(
       {},
       MS_DOMAIN,
     );
-    if (prefixes.length === 1) return [output];
-    return g.node('Split', [output, g.int64s(prefixes.map(() => outFeatures))], prefixes.map((p) => `${p}.split`), { axis: 1 });
+    const parts =
+      blocks.length === 1
+        ? [output]
+        : g.node('Split', [output, g.int64s(blocks.map(() => outFeatures))], blocks.map((b) => `${b}.split`), { axis: 1 });
+    let next = 0;
+    return prefixes.map((prefix, i) => {
+      const first = parts[next++] as string;
+      return quantized.residual[i] ? g.op('Add', [first, parts[next++] as string], `${prefix}.two_term`) : first;
+    });
   };
   const encoderLinear = (x: string, prefix: string, inFeatures: number, outFeatures: number): string =>
     encoderLinears(x, [prefix], inFeatures, outFeatures)[0] as string;

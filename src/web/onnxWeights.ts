@@ -43,11 +43,14 @@ export function onnxWeightLayout(graphBytes: Uint8Array, dataFile: string, sourc
     const dims = (initializer.dims ?? []).map(toNumber);
     entries[name] = { elemType, offset: Number(fields['offset'] ?? 0), length: Number(fields['length']) };
     if (name.endsWith('.int8')) {
-      // Linears quantised together are named "a+b+c.int8" with shape [in, parts * out]; the store knows each part.
+      // Linears quantised together are named "a+b+c.int8" with shape [in, blocks * out], one block per name; a
+      // "<weight>.residual" block is the second int8 term of the weight before it. The store knows each weight.
       dtype = 'int8';
-      const parts = name.slice(0, -'.int8'.length).split('+');
+      const blocks = name.slice(0, -'.int8'.length).split('+');
       const [inFeatures = 0, width = 0] = dims;
-      for (const part of parts) tensors.push({ name: part, dtype: 'F32', shape: [width / parts.length, inFeatures] });
+      for (const block of blocks) {
+        if (!block.endsWith('.residual')) tensors.push({ name: block, dtype: 'F32', shape: [width / blocks.length, inFeatures] });
+      }
     } else if (!name.endsWith('.scale')) {
       if (elemType === TensorType.FLOAT16 && dtype === 'fp32') dtype = 'fp16';
       tensors.push({ name, dtype: elemType === TensorType.FLOAT16 ? 'F16' : 'F32', shape: dims });

@@ -9,7 +9,7 @@ import type { BertConfig } from '../config.js';
 import { FileError } from '../errors.js';
 import { buildBertGraph, type BoundTensor, type QuantizedLinearTensors, type WeightSource } from '../graph/bert.js';
 import { TensorType, type TensorTypeCode } from '../graph/onnxBuilder.js';
-import { float32ArrayToFloat16, quantizeLinearWeight } from './quantize.js';
+import { float32ArrayToFloat16, quantizationResidual, quantizeLinearWeight, type QuantizedLinear } from './quantize.js';
 import type { TensorInfo } from './safetensors.js';
 import type { WeightStore } from './weightStore.js';
 
@@ -24,7 +24,16 @@ export const ONNX_FILE_NAMES: Readonly<Record<WeightDType, string>> = {
 };
 
 /** Bump when the converted layout or numerics change, so stale cache entries (disk or browser) are not reused. */
-export const CONVERSION_VERSION = 2;
+export const CONVERSION_VERSION = 3;
+
+/**
+ * int8 Linears that get a second, residual int8 term (W ≈ s1·Q1 + s2·Q2: ~15 bits of weight precision for twice
+ * the int8 GEMM work): each layer's attention value and output projections. Measured on an IgBert-size model and
+ * Thera-SAbDab pairs (BENCHMARKS.md), their weight rounding caused about half the int8 error in likelihoods, while
+ * they are 2/12 of the encoder's Linear FLOPs.
+ */
+const RESIDUAL_INT8 = /(^|\.)attention\.(self\.value|output\.dense)$/;
+export const hasResidualInt8 = (prefix: string): boolean => RESIDUAL_INT8.test(prefix);
 const ALIGNMENT = 64;
 
 export interface MetaEntry {
@@ -41,7 +50,7 @@ export interface Meta {
 /** One checkpoint tensor to convert; its output entries are already placed in the plan's Meta. */
 export type ConversionStep =
   | { kind: 'float'; info: TensorInfo }
-  | { kind: 'int8'; infos: TensorInfo[]; name: string; inFeatures: number; outFeatures: number };
+  | { kind: 'int8'; infos: TensorInfo[]; residual: boolean[]; name: string; inFeatures: number; outFeatures: number };
 
 export interface ConversionPlan {
   meta: Meta;
@@ -52,10 +61,20 @@ export interface ConversionPlan {
 
 type Request = { kind: 'float'; path: string; shape: number[] } | { kind: 'int8'; prefixes: string[]; inFeatures: number; outFeatures: number };
 
-/** Linears quantised together (query, key, value) are stored as one [in, n*out] tensor named after all of them. */
-function fusedName(store: WeightStore, prefixes: readonly string[], inFeatures: number, outFeatures: number): { infos: TensorInfo[]; name: string } {
+/**
+ * Linears quantised together (query, key, value) are stored as one [in, blocks*out] tensor named after its column
+ * blocks ("<weight>" or "<weight>.residual" for a residual term), joined by "+".
+ */
+function fusedLayout(
+  store: WeightStore,
+  prefixes: readonly string[],
+  inFeatures: number,
+  outFeatures: number,
+): { infos: TensorInfo[]; residual: boolean[]; name: string } {
   const infos = prefixes.map((prefix) => store.get(`${prefix}.weight`, [outFeatures, inFeatures]));
-  return { infos, name: infos.map((info) => info.name).join('+') };
+  const residual = prefixes.map(hasResidualInt8);
+  const blocks = infos.flatMap((info, i) => (residual[i] ? [info.name, `${info.name}.residual`] : [info.name]));
+  return { infos, residual, name: blocks.join('+') };
 }
 
 /** The tensors a full graph (every layer, MLM head and pooler when present) asks for, in graph order. */
@@ -74,7 +93,7 @@ function plannedRequests(config: BertConfig, store: WeightStore, dtype: WeightDT
           resolveQuantized(prefixes: string[], inFeatures: number, outFeatures: number): QuantizedLinearTensors {
             requests.push({ kind: 'int8', prefixes, inFeatures, outFeatures });
             const name = prefixes.join('+');
-            return { weight: dummy(`${name}.int8`), scale: dummy(`${name}.scale`) };
+            return { weight: dummy(`${name}.int8`), scale: dummy(`${name}.scale`), residual: prefixes.map(hasResidualInt8) };
           },
         }
       : {}),
@@ -103,11 +122,12 @@ export function planConversion(config: BertConfig, store: WeightStore, dtype: We
       steps.push({ kind: 'float', info });
     } else {
       const { inFeatures, outFeatures } = request;
-      const { infos, name } = fusedName(store, request.prefixes, inFeatures, outFeatures);
+      const { infos, residual, name } = fusedLayout(store, request.prefixes, inFeatures, outFeatures);
       if (tensors[`${name}.int8`]) continue;
-      place(`${name}.int8`, TensorType.INT8, inFeatures * outFeatures * infos.length);
-      place(`${name}.scale`, TensorType.FLOAT, outFeatures * infos.length * 4);
-      steps.push({ kind: 'int8', infos, name, inFeatures, outFeatures });
+      const blocks = infos.length + residual.filter(Boolean).length;
+      place(`${name}.int8`, TensorType.INT8, inFeatures * outFeatures * blocks);
+      place(`${name}.scale`, TensorType.FLOAT, outFeatures * blocks * 4);
+      steps.push({ kind: 'int8', infos, residual, name, inFeatures, outFeatures });
     }
   }
   return { meta: { version: CONVERSION_VERSION, dtype, tensors }, totalBytes: end, steps };
@@ -116,7 +136,7 @@ export function planConversion(config: BertConfig, store: WeightStore, dtype: We
 /**
  * Converts one step into its output entries (name and bytes, placed by the plan's Meta). `read` gives a checkpoint
  * tensor as float32. Per-output-channel quantisation of Linears side by side equals quantising each one and
- * interleaving their columns: row i of the [in, n*out] result is row i of each [in, out] part, in order.
+ * interleaving their columns: row i of the [in, blocks*out] result is row i of each [in, out] block, in order.
  */
 export async function convertStep(
   step: ConversionStep,
@@ -128,14 +148,20 @@ export async function convertStep(
     const values = await read(step.info);
     return [{ name: step.info.name, bytes: asBytes(dtype === 'fp16' ? float32ArrayToFloat16(values) : values) }];
   }
-  const { inFeatures: K, outFeatures: N, infos } = step;
-  const width = N * infos.length;
+  const { inFeatures: K, outFeatures: N, infos, residual } = step;
+  const blocks: QuantizedLinear[] = [];
+  for (const [part, info] of infos.entries()) {
+    const values = await read(info);
+    const q = quantizeLinearWeight(values, N, K);
+    blocks.push(q);
+    if (residual[part]) blocks.push(quantizeLinearWeight(quantizationResidual(values, q, N, K), N, K));
+  }
+  const width = N * blocks.length;
   const weight = new Int8Array(K * width);
   const scale = new Float32Array(width);
-  for (const [part, info] of infos.entries()) {
-    const q = quantizeLinearWeight(await read(info), N, K);
-    scale.set(q.scale, part * N);
-    for (let i = 0; i < K; i++) weight.set(q.weight.subarray(i * N, (i + 1) * N), i * width + part * N);
+  for (const [block, q] of blocks.entries()) {
+    scale.set(q.scale, block * N);
+    for (let i = 0; i < K; i++) weight.set(q.weight.subarray(i * N, (i + 1) * N), i * width + block * N);
   }
   return [
     { name: `${step.name}.int8`, bytes: asBytes(weight) },
@@ -157,8 +183,8 @@ export function weightSourceFromMeta(meta: Meta, store: WeightStore, fileName: s
     ...(meta.dtype === 'int8'
       ? {
           resolveQuantized: (prefixes: string[], inFeatures: number, outFeatures: number): QuantizedLinearTensors => {
-            const { name } = fusedName(store, prefixes, inFeatures, outFeatures);
-            return { weight: entry(`${name}.int8`), scale: entry(`${name}.scale`) };
+            const { name, residual } = fusedLayout(store, prefixes, inFeatures, outFeatures);
+            return { weight: entry(`${name}.int8`), scale: entry(`${name}.scale`), residual };
           },
         }
       : {}),

@@ -62,3 +62,15 @@ export function quantizeLinearWeight(weight: Float32Array, outFeatures: number, 
   }
   return { weight: quantized, scale };
 }
+
+/** What int8 rounding left over, W − Q·scale, as a float32 [out, in] weight (its own int8 term quantises it). */
+export function quantizationResidual(weight: Float32Array, q: QuantizedLinear, outFeatures: number, inFeatures: number): Float32Array {
+  const residual = new Float32Array(outFeatures * inFeatures);
+  for (let o = 0; o < outFeatures; o++) {
+    const s = q.scale[o] as number;
+    for (let i = 0; i < inFeatures; i++) {
+      residual[o * inFeatures + i] = (weight[o * inFeatures + i] as number) - (q.weight[i * outFeatures + o] as number) * s;
+    }
+  }
+  return residual;
+}
