@@ -10,6 +10,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { COMMIT_HASH, temporaryPath } from './repoCache.js';
 import { HubError } from './hubError.js';
+import { proxyFetch, proxyFor, redactProxy } from './proxyFetch.js';
 import type { HubSettings } from './settings.js';
 import type { ProgressListener } from './progress.js';
 
@@ -60,15 +61,16 @@ export class HubClient {
     return headers;
   }
 
-  unreachable(error: unknown): HubError {
+  unreachable(error: unknown, url: string = this.settings.endpoint): HubError {
     const { endpoint, cacheDir } = this.settings;
-    const proxy = process.env['HTTPS_PROXY'] || process.env['https_proxy'] || process.env['HTTP_PROXY'];
+    const proxy = proxyFor(url);
+    const via = proxy ? ` through the proxy ${redactProxy(proxy)} (from HTTPS_PROXY / HTTP_PROXY / ALL_PROXY)` : '';
     return new HubError(
       'unreachable',
-      `cannot reach the Hugging Face Hub at ${endpoint} (HF_ENDPOINT) to download ${this.repo}: ${describeCause(error)}. ` +
-        (proxy ? 'igbert does not use HTTPS_PROXY; download once with `hf download` through the proxy instead, then ' : 'Check the network, or ') +
+      `cannot reach the Hugging Face Hub at ${endpoint} (HF_ENDPOINT)${via} to download ${this.repo}: ${describeCause(error)}. ` +
+        (proxy ? 'Check the proxy settings (NO_PROXY lists hosts to reach directly), or ' : 'Check the network (behind a proxy, set HTTPS_PROXY), or ') +
         `set HF_HUB_OFFLINE=1 to use a copy already in the cache (${cacheDir}), or pass --model a local checkpoint folder.`,
-      { cause: error, details: { repo: this.repo, endpoint } },
+      { cause: error, details: { repo: this.repo, endpoint, ...(proxy ? { proxy: redactProxy(proxy) } : {}) } },
     );
   }
 
@@ -112,14 +114,14 @@ export class HubClient {
     for (let hop = 0; hop < REDIRECT_LIMIT; hop++) {
       let response: Response;
       try {
-        response = await fetch(url, {
+        response = await proxyFetch(url, {
           method: 'HEAD',
           redirect: 'manual',
           headers: this.headers(url),
           signal: AbortSignal.timeout(this.settings.metadataTimeoutSeconds * 1000),
         });
       } catch (error) {
-        throw this.unreachable(error);
+        throw this.unreachable(error, url);
       }
       const location = response.headers.get('location');
       const redirected = response.status >= 300 && response.status < 400 && location !== null;
@@ -206,7 +208,7 @@ export class HubClient {
       try {
         armIdleTimer();
         const range: Record<string, string> = bytes > 0 ? { range: `bytes=${bytes}-` } : {};
-        const response = await fetch(meta.location, { headers: this.headers(meta.location, range), signal: controller.signal });
+        const response = await proxyFetch(meta.location, { headers: this.headers(meta.location, range), signal: controller.signal });
         if (!response.ok) throw this.statusError(response, meta.location, meta.commit);
         const rangeStart = /^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '')?.[1];
         if (response.status === 206 && Number(rangeStart) !== bytes) {
