@@ -33,6 +33,11 @@ export function itemsSchema(limits: ServerLimits, itemSchema?: ObjectSchema): Ar
   };
 }
 
+/** The body of a task route: `items` (see itemsSchema) and the task's options, with one example. */
+export function itemsRequest(items: ArraySchema, options: NonNullable<ObjectSchema['properties']>, example: Record<string, unknown>): ObjectSchema {
+  return { type: 'object', additionalProperties: false, required: ['items'], properties: { items, ...options }, examples: [example] };
+}
+
 function residueCount(chain: string | null | undefined): number {
   let count = 0;
   for (const char of chain ?? '') if (!/\s/u.test(char)) count++;

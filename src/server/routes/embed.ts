@@ -4,11 +4,11 @@ import { embedEncoded, type EmbedOptions, type EmbeddingResult } from '../../tas
 import { POOLINGS, poolingRows, type Pooling } from '../../tasks/pooling.js';
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
 import { HttpError } from '../httpErrors.js';
-import { resultsResponse, type ObjectSchema } from '../jsonSchema.js';
+import { resultsResponse } from '../jsonSchema.js';
 import type { ServerLimits } from '../limits.js';
 import type { Route } from '../route.js';
 import type { WorkGroup } from '../workQueue.js';
-import { encodeItems, itemsSchema, passTokens, type ItemBody } from './_items.js';
+import { encodeItems, itemsRequest, itemsSchema, passTokens, type ItemBody } from './_items.js';
 
 interface EmbedRequest {
   items: ItemBody[];
@@ -37,12 +37,9 @@ export async function embedGroup(model: IgBertModel, options: EmbedOptions): Pro
 }
 
 export function embedRoute(limits: ServerLimits): Route {
-  const request: ObjectSchema = {
-    type: 'object',
-    additionalProperties: false,
-    required: ['items'],
-    properties: {
-      items: itemsSchema(limits),
+  const request = itemsRequest(
+    itemsSchema(limits),
+    {
       pooling: {
         type: 'string',
         enum: POOLINGS,
@@ -62,8 +59,8 @@ export function embedRoute(limits: ServerLimits): Route {
         description: 'Hidden state: 0 = embedding output, N = last layer (default), negative counts from the end (-2 = second to last).',
       },
     },
-    examples: [{ items: [{ id: 'ab1', heavy: 'EVQLVESGGGLVQPGG', light: 'DIQMTQSPSSLSASVG' }], pooling: 'mean' }],
-  };
+    { items: [{ id: 'ab1', heavy: 'EVQLVESGGGLVQPGG', light: 'DIQMTQSPSSLSASVG' }], pooling: 'mean' },
+  );
   return {
     method: 'POST',
     path: '/v1/embed',

@@ -2,10 +2,10 @@
 import { formatFloat32 } from '../../io/numbers.js';
 import { FILL_ORDERS, FILL_STRATEGIES, fillEncoded, prepareFill, resolveFillOptions, type FillOptions, type FillOrder, type FillStrategy, type PreparedFill } from '../../tasks/fill.js';
 import { chainLetter, parseRegions } from '../../tasks/positions.js';
-import { resultsResponse, type ObjectSchema } from '../jsonSchema.js';
+import { resultsResponse } from '../jsonSchema.js';
 import type { ServerLimits } from '../limits.js';
 import type { Route } from '../route.js';
-import { encodeItems, itemsSchema, passTokens, type ItemBody } from './_items.js';
+import { encodeItems, itemsRequest, itemsSchema, passTokens, type ItemBody } from './_items.js';
 
 interface FillRequest {
   items: ItemBody[];
@@ -24,12 +24,9 @@ interface FillRequest {
 const MAX_DESIGNS = 64;
 
 export function fillRoute(limits: ServerLimits): Route {
-  const request: ObjectSchema = {
-    type: 'object',
-    additionalProperties: false,
-    required: ['items'],
-    properties: {
-      items: itemsSchema(limits),
+  const request = itemsRequest(
+    itemsSchema(limits),
+    {
       strategy: { type: 'string', enum: FILL_STRATEGIES, default: 'greedy', description: 'greedy: the most probable residue; sample: drawn from softmax(log p / temperature).' },
       order: { type: 'string', enum: FILL_ORDERS, default: 'parallel', description: 'parallel: every mask from one pass; confidence: the surest mask first, then run again.' },
       temperature: { type: 'number', exclusiveMinimum: 0, description: 'sample only (default 1).' },
@@ -40,8 +37,8 @@ export function fillRoute(limits: ServerLimits): Route {
       mask: { type: 'string', description: 'Also mask these ranges in every item, e.g. "H:95-102" (1-based, inclusive).' },
       candidates: { type: 'integer', minimum: 1, description: 'Candidates listed per masked position (default: all allowed residues).' },
     },
-    examples: [{ items: [{ id: 'ab1', heavy: 'EVQLVESGG**VQPGG', light: 'DIQMTQSPSSLSASVG' }], strategy: 'greedy' }],
-  };
+    { items: [{ id: 'ab1', heavy: 'EVQLVESGG**VQPGG', light: 'DIQMTQSPSSLSASVG' }], strategy: 'greedy' },
+  );
   return {
     method: 'POST',
     path: '/v1/fill',

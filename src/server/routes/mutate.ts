@@ -17,10 +17,10 @@ import {
 import { AMINO_ACIDS, chainLetter, parseRegions, recordLocation } from '../../tasks/positions.js';
 import { prepareScan, scanEncoded, type PreparedScan } from '../../tasks/scan.js';
 import { HttpError } from '../httpErrors.js';
-import { resultsResponse, type ObjectSchema } from '../jsonSchema.js';
+import { resultsResponse } from '../jsonSchema.js';
 import type { ServerLimits } from '../limits.js';
 import type { Route, TaskContext } from '../route.js';
-import { encodeItems, ITEM_PROPERTIES, itemsSchema, passTokens, type ItemBody } from './_items.js';
+import { encodeItems, itemsRequest, ITEM_PROPERTIES, itemsSchema, passTokens, type ItemBody } from './_items.js';
 
 interface MutateItem extends ItemBody {
   mutations?: string;
@@ -103,16 +103,13 @@ async function scanItems(context: TaskContext, request: MutateRequest): Promise<
 }
 
 export function mutateRoute(limits: ServerLimits): Route {
-  const request: ObjectSchema = {
-    type: 'object',
-    additionalProperties: false,
-    required: ['items'],
-    properties: {
-      items: itemsSchema(limits, {
-        type: 'object',
-        additionalProperties: false,
-        properties: { ...ITEM_PROPERTIES, mutations: { type: 'string', description: `This item's own mutation sets (override the request's). ${MUTATIONS_HELP}` } },
-      }),
+  const request = itemsRequest(
+    itemsSchema(limits, {
+      type: 'object',
+      additionalProperties: false,
+      properties: { ...ITEM_PROPERTIES, mutations: { type: 'string', description: `This item's own mutation sets (override the request's). ${MUTATIONS_HELP}` } },
+    }),
+    {
       mutations: { type: 'string', description: `Mutation sets for every item without its own. ${MUTATIONS_HELP}` },
       method: {
         type: 'string',
@@ -123,8 +120,8 @@ export function mutateRoute(limits: ServerLimits): Route {
       scan: { type: 'boolean', default: false, description: 'Deep mutational scan: every substitution at every position of "region".' },
       region: { type: 'string', description: 'With "scan": positions to scan, e.g. "H:95-102,L" (default: every residue).' },
     },
-    examples: [{ items: [{ id: 'ab1', heavy: 'EVQLVESGGGLVQPGG', light: 'DIQMTQSPSSLSASVG' }], mutations: 'H:V2A;H:Q3E,L:I2V' }],
-  };
+    { items: [{ id: 'ab1', heavy: 'EVQLVESGGGLVQPGG', light: 'DIQMTQSPSSLSASVG' }], mutations: 'H:V2A;H:Q3E,L:I2V' },
+  );
   const score = { type: 'number', description: 'Sum over sites of log p(mutant) - log p(wild type) (natural log).' } as const;
   return {
     method: 'POST',

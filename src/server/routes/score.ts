@@ -1,9 +1,9 @@
 /** POST /v1/score: pseudo-log-likelihood or wild-type marginal likelihood, the numbers of `igbert score`. */
 import { checkScorable, SCORE_METHODS, scoreEncoded, type ScoreMethod } from '../../tasks/score.js';
-import { resultsResponse, type ObjectSchema } from '../jsonSchema.js';
+import { resultsResponse } from '../jsonSchema.js';
 import type { ServerLimits } from '../limits.js';
 import type { Route } from '../route.js';
-import { encodeItems, itemsSchema, passTokens, type ItemBody } from './_items.js';
+import { encodeItems, itemsRequest, itemsSchema, passTokens, type ItemBody } from './_items.js';
 
 interface ScoreRequest {
   items: ItemBody[];
@@ -14,12 +14,9 @@ interface ScoreRequest {
 const nullableNumber = { type: ['number', 'null'] } as const;
 
 export function scoreRoute(limits: ServerLimits): Route {
-  const request: ObjectSchema = {
-    type: 'object',
-    additionalProperties: false,
-    required: ['items'],
-    properties: {
-      items: itemsSchema(limits),
+  const request = itemsRequest(
+    itemsSchema(limits),
+    {
       method: {
         type: 'string',
         enum: SCORE_METHODS,
@@ -30,8 +27,8 @@ export function scoreRoute(limits: ServerLimits): Route {
       },
       per_residue: { type: 'boolean', default: false, description: 'Also return the term of every residue, heavy then light.' },
     },
-    examples: [{ items: [{ id: 'ab1', heavy: 'EVQLVESGGGLVQPGG', light: 'DIQMTQSPSSLSASVG' }], method: 'pll' }],
-  };
+    { items: [{ id: 'ab1', heavy: 'EVQLVESGGGLVQPGG', light: 'DIQMTQSPSSLSASVG' }], method: 'pll' },
+  );
   return {
     method: 'POST',
     path: '/v1/score',
