@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { FileError } from '../errors.js';
+import { pairedName } from './fastaNames.js';
 import { invalidRecord, numberedRecord, type NumberedRecord, type ReadOptions } from './numberedRecord.js';
 
 export type FastaChain = 'H' | 'L';
@@ -14,16 +15,6 @@ export type FastaChain = 'H' | 'L';
 interface FastaEntry {
   name: string;
   sequence: string;
-}
-
-const CHAIN_SUFFIX = /^(.+)[_|](h|l|vh|vl|hc|lc|heavy|light)$/i;
-const HEAVY_SUFFIXES = new Set(['h', 'vh', 'hc', 'heavy']);
-
-/** Splits a paired record name into its id and chain, or undefined when it has no chain suffix. */
-export function pairedName(name: string): { id: string; chain: 'heavy' | 'light' } | undefined {
-  const match = CHAIN_SUFFIX.exec(name);
-  if (!match) return undefined;
-  return { id: match[1] as string, chain: HEAVY_SUFFIXES.has((match[2] as string).toLowerCase()) ? 'heavy' : 'light' };
 }
 
 async function* fastaEntries(stream: Readable, path: string): AsyncGenerator<FastaEntry> {

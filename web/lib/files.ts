@@ -1,6 +1,7 @@
 /** What the page writes and reads as files: CSV and NPY downloads, and batch input (CSV/TSV or FASTA). */
 import { parse } from 'csv-parse/browser/esm/sync';
 import { COLUMN_CANDIDATES } from '../../src/io/columns.js';
+import { pairedName } from '../../src/io/fastaNames.js';
 
 export function downloadBlob(name: string, parts: BlobPart[], type: string): void {
   const url = URL.createObjectURL(new Blob(parts, { type }));
@@ -63,11 +64,8 @@ export function parseBatch(name: string, text: string): BatchRow[] {
   }));
 }
 
-// The CLI's FASTA convention (src/io/readFasta.ts): pairs are adjacent records named <id>_H / <id>_L (or _VH/_VL,
+// The CLI's FASTA convention (src/io/fastaNames.ts): pairs are adjacent records named <id>_H / <id>_L (or _VH/_VL,
 // _HC/_LC, _heavy/_light, or with "|"); any other name is a heavy-only record.
-const CHAIN_SUFFIX = /^(.+)[_|](h|l|vh|vl|hc|lc|heavy|light)$/i;
-const HEAVY_SUFFIXES = new Set(['h', 'vh', 'hc', 'heavy']);
-
 function parseFasta(name: string, text: string): BatchRow[] {
   const entries: { name: string; sequence: string }[] = [];
   for (const raw of text.split(/\r?\n/)) {
@@ -79,11 +77,11 @@ function parseFasta(name: string, text: string): BatchRow[] {
   }
   const rows: BatchRow[] = [];
   for (const entry of entries) {
-    const match = CHAIN_SUFFIX.exec(entry.name);
-    const chain = match && HEAVY_SUFFIXES.has(match[2]!.toLowerCase()) ? 'heavy' : match ? 'light' : 'heavy';
-    const id = match ? match[1]! : entry.name;
+    const paired = pairedName(entry.name);
+    const chain = paired?.chain ?? 'heavy';
+    const id = paired?.id ?? entry.name;
     const last = rows[rows.length - 1];
-    if (match && last && last.id === id && last[chain] === '') last[chain] = entry.sequence;
+    if (paired && last && last.id === id && last[chain] === '') last[chain] = entry.sequence;
     else rows.push({ id, heavy: chain === 'heavy' ? entry.sequence : '', light: chain === 'light' ? entry.sequence : '', extra: {} });
   }
   return rows;
