@@ -1,10 +1,10 @@
 /** `igbert fill`: predict masked residues ('*' and --mask regions) of every row: designs and per-position candidates. */
+import { fillJson } from '../../tasks/resultRows.js';
 import type { Command } from 'commander';
-import { formatFloat32 } from '../../io/numbers.js';
 import { outputFormat, type ResultRow } from '../../io/resultWriter.js';
 import { loadModel } from '../../node/loadModel.js';
 import { FILL_ORDERS, FILL_STRATEGIES, fillEncoded, prepareFill, resolveFillOptions, type FillOptions, type FillOrder, type FillStrategy } from '../../tasks/fill.js';
-import { chainLetter, parseRegions, type Region } from '../../tasks/positions.js';
+import { parseRegions, type Region } from '../../tasks/positions.js';
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
 import { parseChoice, parseInteger, parseNumber } from '../options.js';
 import { runRecordPipeline } from '../pipeline.js';
@@ -92,21 +92,12 @@ async function runFill(options: FillCliOptions): Promise<number> {
     },
     async process(prepared) {
       const results = await fillEncoded(model, prepared, fillOptions);
-      const rounded = (value: number): number => Number(formatFloat32(value));
       if (csv) {
         return results.flatMap((r) =>
           r.designs.map((d, k): ResultRow => ({ id: r.id, design: k + 1, heavy: d.heavy, light: d.light, logprob: d.logprob })),
         );
       }
-      return results.map((r) => ({
-        id: r.id,
-        designs: r.designs,
-        positions: r.positions.map((p) => ({
-          chain: chainLetter(p.chain),
-          position: p.position,
-          candidates: p.candidates.map((c) => ({ residue: c.residue, logprob: rounded(c.logprob) })),
-        })),
-      }));
+      return results.map(fillJson);
     },
   });
 }

@@ -1,13 +1,13 @@
 /** `igbert mutate`: scores of mutation sets, or a deep mutational scan (long-form rows, optional SVG heatmaps). */
+import { scanSubstitutions } from '../../tasks/resultRows.js';
 import type { Command } from 'commander';
 import { describeLocation, InputError, UsageError } from '../../errors.js';
-import { formatFloat32 } from '../../io/numbers.js';
 import type { NumberedRecord } from '../../io/readRecords.js';
 import type { ResultRow } from '../../io/resultWriter.js';
 import { scanHeatmapSvg } from '../../io/svg/heatmap.js';
 import { loadModel } from '../../node/loadModel.js';
 import { MUTATION_METHODS, mutateEncoded, parseMutationSets, prepareMutations, type Mutation, type MutationMethod } from '../../tasks/mutate.js';
-import { AMINO_ACIDS, chainLetter, parseRegions, recordLocation, type Region } from '../../tasks/positions.js';
+import { AMINO_ACIDS, parseRegions, recordLocation, type Region } from '../../tasks/positions.js';
 import { prepareScan, scanEncoded, type PreparedScan } from '../../tasks/scan.js';
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
 import { collect, parseChoice } from '../options.js';
@@ -133,13 +133,7 @@ async function runScan(options: MutateCliOptions): Promise<number> {
           const svg = scanHeatmapSvg({ id: result.id, method: result.method, aminoAcids: AMINO_ACIDS, positions: result.positions });
           await heatmaps.write(result.id, items[i]?.row ?? i + 1, svg);
         }
-        for (const position of result.positions) {
-          [...AMINO_ACIDS].forEach((mut, a) => {
-            if (mut === position.wildType) return;
-            const chain = chainLetter(position.chain);
-            rows.push({ id: result.id, chain, position: position.position, wt: position.wildType, mut, score: Number(formatFloat32(position.scores[a] as number)) });
-          });
-        }
+        for (const substitution of scanSubstitutions(result)) rows.push({ id: result.id, ...substitution });
       }
       return groups;
     },

@@ -1,7 +1,7 @@
 /** POST /v1/fill: infilling of "*" residues and mask regions, the designs and candidates of `igbert fill`. */
-import { formatFloat32 } from '../../io/numbers.js';
+import { fillJson } from '../../tasks/resultRows.js';
 import { FILL_ORDERS, FILL_STRATEGIES, fillEncoded, prepareFill, resolveFillOptions, type FillOptions, type FillOrder, type FillStrategy, type PreparedFill } from '../../tasks/fill.js';
-import { chainLetter, parseRegions } from '../../tasks/positions.js';
+import { parseRegions } from '../../tasks/positions.js';
 import { resultsResponse } from '../jsonSchema.js';
 import type { ServerLimits } from '../limits.js';
 import type { Route } from '../route.js';
@@ -97,19 +97,7 @@ export function fillRoute(limits: ServerLimits): Route {
       // parallel: one pass per item (its designs share it); confidence: up to one pass per mask and design.
       const passes = (p: PreparedFill): number => (resolved.order === 'confidence' ? p.masked.length * resolved.num : 1);
       const results = await queue.submit(group, prepared.map((item) => ({ item, tokens: passTokens(item.encoded, passes(item)) })), signal);
-      return {
-        json: {
-          results: results.map((r) => ({
-            id: r.id,
-            designs: r.designs,
-            positions: r.positions.map((p) => ({
-              chain: chainLetter(p.chain),
-              position: p.position,
-              candidates: p.candidates.map((c) => ({ residue: c.residue, logprob: Number(formatFloat32(c.logprob)) })),
-            })),
-          })),
-        },
-      };
+      return { json: { results: results.map(fillJson) } };
     },
   };
 }

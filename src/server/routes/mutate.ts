@@ -3,8 +3,8 @@
  * `igbert mutate`. Results are per item (in item order): its sets' scores, or its substitutions in the long form of
  * `igbert mutate --scan` (chain, position, wt, mut, score).
  */
+import { scanSubstitutions } from '../../tasks/resultRows.js';
 import { describeLocation, InputError } from '../../errors.js';
-import { formatFloat32 } from '../../io/numbers.js';
 import {
   MUTATION_METHODS,
   mutateEncoded,
@@ -14,7 +14,7 @@ import {
   type MutationMethod,
   type PreparedMutations,
 } from '../../tasks/mutate.js';
-import { AMINO_ACIDS, chainLetter, parseRegions, recordLocation } from '../../tasks/positions.js';
+import { parseRegions, recordLocation } from '../../tasks/positions.js';
 import { prepareScan, scanEncoded, type PreparedScan } from '../../tasks/scan.js';
 import { HttpError } from '../httpErrors.js';
 import { resultsResponse } from '../jsonSchema.js';
@@ -35,8 +35,6 @@ interface MutateRequest {
 }
 
 const MUTATIONS_HELP = '"H:S30A" = heavy chain, wild-type S at 1-based position 30, mutant A; "," joins a set, ";" separates sets.';
-
-const rounded = (value: number): number => Number(formatFloat32(value));
 
 async function scoreSets(context: TaskContext, request: MutateRequest): Promise<unknown[]> {
   const { model, queue, limits, signal } = context;
@@ -89,17 +87,7 @@ async function scanItems(context: TaskContext, request: MutateRequest): Promise<
   const group = { key: `scan ${method}`, task: 'scan', run: (items: PreparedScan[]) => scanEncoded(model, items, method) };
   const passes = (p: PreparedScan): number => (method === 'masked-marginal' ? p.positions.length : 1);
   const results = await queue.submit(group, prepared.map((item) => ({ item, tokens: passTokens(item.encoded, passes(item)) })), signal);
-  return results.map((result) => ({
-    id: result.id,
-    method: result.method,
-    substitutions: result.positions.flatMap((position) =>
-      [...AMINO_ACIDS].flatMap((mut, a) =>
-        mut === position.wildType
-          ? []
-          : [{ chain: chainLetter(position.chain), position: position.position, wt: position.wildType, mut, score: rounded(position.scores[a] as number) }],
-      ),
-    ),
-  }));
+  return results.map((result) => ({ id: result.id, method: result.method, substitutions: scanSubstitutions(result) }));
 }
 
 export function mutateRoute(limits: ServerLimits): Route {
