@@ -13,11 +13,22 @@ import { registerMerge } from './commands/merge.js';
 import { registerProbe } from './commands/probe.js';
 import { registerTokenize } from './commands/tokenize.js';
 
+const ENVIRONMENT_HELP = `
+Environment:
+  HF_HOME, HF_HUB_CACHE           Hugging Face cache for --model <org/name> (shared with Python; default ~/.cache/huggingface/hub)
+  HF_TOKEN                        token for private and gated models
+  HF_ENDPOINT                     the Hub or a mirror (default https://huggingface.co)
+  HF_HUB_OFFLINE=1                use the cache only (as --offline)
+  HTTPS_PROXY, HTTP_PROXY, NO_PROXY  proxy for Hub downloads, and hosts reached directly
+  IGBERT_CACHE_DIR                converted fp16/int8 weights (default ~/.cache/igbert)
+More: docs/hub.md (downloads), docs/pipeline.md (datasets at scale).`;
+
 export function buildProgram(): Command {
   const program = new Command('igbert')
     .description('IgBert antibody language model on ONNX Runtime, with the same numbers as Hugging Face transformers.')
     .version(PRODUCER.version)
     .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', ENVIRONMENT_HELP)
     .exitOverride();
   registerTokenize(program);
   registerEmbed(program);
