@@ -1,9 +1,15 @@
 /** int8 weight quantisation: per-channel rounding, the residual (two-term) Linears, and the converted layout. */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import onnxProto from 'onnx-proto';
 import { parseBertConfig } from '../src/config.js';
+import { TensorType } from '../src/graph/onnxBuilder.js';
+import { convertCheckpoint } from '../src/index.js';
+import { onnxWeightLayout } from '../src/web/onnxWeights.js';
 import { SeededRandom } from '../src/init/random.js';
 import { convertStep, hasResidualInt8, planConversion } from '../src/weights/conversion.js';
 import { WeightStore, findCheckpointWeights, readTensor } from '../src/weights/index.js';
@@ -106,5 +112,26 @@ describe('converted int8 layout', () => {
       }
     }
     assert.ok(keyError > 0 && valueError < keyError / 100, `key ${keyError}, value (two terms) ${valueError}`);
+  });
+});
+
+describe('pre-converted int8 folders (igbert convert)', () => {
+  test('the layout is read back from the graph; a folder from before the residual terms is refused with what to do', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'igbert-int8-layout-'));
+    await convertCheckpoint(join(CHECKPOINTS, 'mlm-h64'), out, { dtype: 'int8' });
+    const graph = readFileSync(join(out, 'onnx', 'model_quantized.onnx'));
+    const { meta, tensors } = onnxWeightLayout(graph, 'model_quantized.onnx_data', 'converted');
+    assert.equal(meta.dtype, 'int8');
+    const names = tensors.map((t) => t.name);
+    assert.ok(names.some((n) => n.endsWith('attention.self.value.weight')), 'the value weight is known to the store');
+    assert.ok(!names.some((n) => n.endsWith('.residual')), 'residual blocks are not checkpoint tensors');
+
+    // The same graph with the residual blocks renamed away stands for an int8 folder converted before version 3.
+    const model = onnxProto.onnx.ModelProto.decode(graph);
+    for (const initializer of model.graph?.initializer ?? []) {
+      if (initializer.dataType === TensorType.INT8) initializer.name = (initializer.name ?? '').replaceAll('.residual', '');
+    }
+    const old = onnxProto.onnx.ModelProto.encode(model).finish();
+    assert.throws(() => onnxWeightLayout(old, 'model_quantized.onnx_data', 'old-folder'), /old-folder was converted by an older igbert.*igbert convert --dtype int8/);
   });
 });

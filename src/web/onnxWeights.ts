@@ -57,5 +57,9 @@ export function onnxWeightLayout(graphBytes: Uint8Array, dataFile: string, sourc
     }
   }
   if (tensors.length === 0) throw new CheckpointError(`${source} has no external weights in ${dataFile}; convert the model again with igbert convert.`);
+  if (dtype === 'int8' && !Object.keys(entries).some((name) => name.endsWith('.int8') && name.includes('.residual'))) {
+    // Conversion version 3 added residual int8 terms; an older int8 folder lacks them and would not load.
+    throw new CheckpointError(`${source} was converted by an older igbert (int8 layout before version ${CONVERSION_VERSION}); convert it again with igbert convert --dtype int8.`);
+  }
   return { meta: { version: CONVERSION_VERSION, dtype, tensors: entries }, tensors };
 }
