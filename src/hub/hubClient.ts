@@ -63,14 +63,15 @@ export class HubClient {
 
   unreachable(error: unknown, url: string = this.settings.endpoint): HubError {
     const { endpoint, cacheDir } = this.settings;
-    const proxy = proxyFor(url);
-    const via = proxy ? ` through the proxy ${redactProxy(proxy)} (from HTTPS_PROXY / HTTP_PROXY / ALL_PROXY)` : '';
+    const proxyUrl = proxyFor(url);
+    const proxy = proxyUrl && redactProxy(proxyUrl);
+    const via = proxy ? ` through the proxy ${proxy} (from HTTPS_PROXY / HTTP_PROXY / ALL_PROXY)` : '';
     return new HubError(
       'unreachable',
       `cannot reach the Hugging Face Hub at ${endpoint} (HF_ENDPOINT)${via} to download ${this.repo}: ${describeCause(error)}. ` +
         (proxy ? 'Check the proxy settings (NO_PROXY lists hosts to reach directly), or ' : 'Check the network (behind a proxy, set HTTPS_PROXY), or ') +
         `set HF_HUB_OFFLINE=1 to use a copy already in the cache (${cacheDir}), or pass --model a local checkpoint folder.`,
-      { cause: error, details: { repo: this.repo, endpoint, ...(proxy ? { proxy: redactProxy(proxy) } : {}) } },
+      { cause: error, details: { repo: this.repo, endpoint, ...(proxy ? { proxy } : {}) } },
     );
   }
 

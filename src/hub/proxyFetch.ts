@@ -5,8 +5,8 @@
  */
 import { getProxyForUrl } from 'proxy-from-env';
 
-type Agent = import('undici').ProxyAgent;
-const agents = new Map<string, Promise<Agent>>();
+/** One tunnel agent per proxy URL, kept for the process (its connections are reused). */
+const agents = new Map<string, import('undici').ProxyAgent>();
 
 /** The proxy a request to `url` goes through, or undefined. */
 export function proxyFor(url: string): string | undefined {
@@ -30,12 +30,9 @@ export function redactProxy(proxy: string): string {
 export async function proxyFetch(url: string, init: RequestInit): Promise<Response> {
   const proxy = proxyFor(url);
   if (!proxy) return fetch(url, init);
+  const { fetch: undiciFetch, ProxyAgent } = await import('undici');
   let agent = agents.get(proxy);
-  if (!agent) {
-    agent = import('undici').then(({ ProxyAgent }) => new ProxyAgent(proxy));
-    agents.set(proxy, agent);
-  }
-  const { fetch: undiciFetch } = await import('undici');
+  if (!agent) agents.set(proxy, (agent = new ProxyAgent(proxy)));
   // undici's Response is the class Node's fetch returns, typed separately.
-  return (await undiciFetch(url, { ...(init as object), dispatcher: await agent })) as unknown as Response;
+  return (await undiciFetch(url, { ...(init as object), dispatcher: agent })) as unknown as Response;
 }
