@@ -11,7 +11,7 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { IgBert } from '../src/index.js';
+import { describeEngine, IgBert } from '../src/index.js';
 
 const HEAVY = 'EVQLVESGGGLVQPGGSLRLSCAASGFNIKDTYIHWVRQAPGKGLEWVARIYPTNGYTRYADSVKGRFTISADTSKNTAYLQMNSLRAEDTAVYYCSRWGGDGFYAMDYWGQGTLVTVSS';
 const LIGHT = 'DIQMTQSPSSLSASVGDRVTITCRASQDVNTAVAWYQQKPGKAPKLLIYSASFLYSGVPSRFSGSRSGTDFTLTISSLQPEDFATYYCQQHYTTPPTFGQGTKVEIK';
@@ -45,7 +45,7 @@ const cpu = (t: { cpuSeconds: number }): string => `${t.cpuSeconds.toFixed(0)} C
 const model = await IgBert.load(values.model, values.threads ? { threads: Number(values.threads) } : {});
 const { config } = model;
 console.log(
-  `model: ${values.model} (${config.num_hidden_layers} layers, hidden ${config.hidden_size}); runtime: ${model.runtime}; ` +
+  `model: ${values.model} (${config.num_hidden_layers} layers, hidden ${config.hidden_size}); engine: ${describeEngine(model.engineInfo)}; ` +
     `CPU: ${cpus()[0]?.model ?? 'unknown'} x ${cpus().length}; threads: ${values.threads ?? 'all'}; Node ${process.version}`,
 );
 console.log(`antibody: ${residues} residues, ${residues + 3} tokens; batching: default (8192-token budget)`);

@@ -13,7 +13,7 @@ import { cpus, homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { IgBert } from '../src/index.js';
-import { planBatches } from '../src/runtime/batcher.js';
+import { planBatches } from '../src/batches/planBatches.js';
 import { SeededRandom } from '../src/init/random.js';
 
 const ROOT = join(import.meta.dirname, '..');

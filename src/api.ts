@@ -2,7 +2,7 @@
  * The public API both entry points share (src/index.ts for Node, src/web.ts for browsers): the model, the tasks,
  * the tokenizer, the configuration and the errors. Isomorphic: nothing here imports a Node module.
  */
-export { IgBertModel, type CheckpointBinding, type ModelOptions } from './model.js';
+export { IgBertModel, type Checkpoint, type ModelOptions } from './model.js';
 export { embed, embedEncoded, type EmbedOptions, type EmbeddingResult } from './tasks/embed.js';
 export { maskedLogits, logitsEncoded, type LogitsOptions, type TokenLogits } from './tasks/logits.js';
 export { POOLINGS, type Pooling } from './tasks/pooling.js';
@@ -40,7 +40,10 @@ export {
 } from './tasks/fill.js';
 export { AMINO_ACIDS, parseRegions, type Region, type ResiduePosition } from './tasks/positions.js';
 export { parseBertConfig, IGBERT_CONFIG, TINY_CONFIG, type BertConfig } from './config.js';
-export { WEIGHT_DTYPES, type WeightDType } from './weights/conversion.js';
+export { WEIGHT_DTYPES, type WeightDType } from './runtime/ort/conversion.js';
+export { DEVICES, PRECISIONS, describeEngine, type Device, type EngineInfo, type Precision } from './runtime/engine.js';
+export { DEVICE_ORDER, DEVICE_PREFERENCES, type DevicePreference } from './runtime/candidates.js';
+export type { SequenceRequest, SequenceResult, ForwardItem, ForwardOptions } from './batches/requests.js';
 export {
   BertTokenizer,
   Vocabulary,
@@ -64,4 +67,4 @@ export {
   type ErrorCode,
   type InputLocation,
 } from './errors.js';
-export type { BatchingOptions } from './runtime/batcher.js';
+export type { BatchingOptions } from './batches/planBatches.js';

@@ -1,55 +1,51 @@
 /**
- * IgBertModel: a loaded BERT masked-LM checkpoint, its tokenizer, and lazily created ONNX Runtime sessions — one per
- * output selection (hidden state of layer k, logits, pooler), each a graph built in TypeScript from the checkpoint.
- * Tasks (src/tasks/) run on `forward`, which feeds the one token-budget batcher.
+ * IgBertModel: a loaded BERT masked-LM checkpoint — its configuration and tokenizer — and the engine that runs it.
+ * The facade for the tasks (src/tasks/), which see only the TaskModel part: `forward` over items that each say what
+ * they need back, batched by the one token-budget planner for the engine's layout (src/runtime/runner.ts).
+ * The Node and browser entry points add loading (src/node/loadModel.ts, src/web/igbertWeb.ts).
  */
+import type { BertOutputs } from './bert/modeling.js';
+import type { BatchingOptions } from './batches/planBatches.js';
+import type { BatchListener } from './batches/progress.js';
+import type { BatchNeeds, ForwardItem, ForwardOptions, SequenceResult } from './batches/requests.js';
 import type { BertConfig } from './config.js';
 import { UsageError } from './errors.js';
-import { buildBertGraph, type BertGraphOutputs, type WeightSource } from './graph/bert.js';
-import { planBatches, type BatchingOptions } from './runtime/batcher.js';
-import type { ModelSession, OutputTensor, SessionFactory } from './runtime/session.js';
-import type { BertTokenizer } from './tokenizer/bertTokenizer.js';
+import type { Engine, EngineInfo } from './runtime/engine.js';
+import { runForward } from './runtime/runner.js';
 import { embed, type EmbedOptions, type EmbeddingResult } from './tasks/embed.js';
-import { maskedLogits, type LogitsOptions, type TokenLogits } from './tasks/logits.js';
 import { fill, type FillOptions, type FillResult } from './tasks/fill.js';
+import { maskedLogits, type LogitsOptions, type TokenLogits } from './tasks/logits.js';
 import { mutate, type MutateOptions, type MutationRecord, type MutationScore } from './tasks/mutate.js';
 import { scan, type ScanOptions, type ScanResult } from './tasks/scan.js';
 import { score, type ScoreOptions, type ScoreResult } from './tasks/score.js';
-import { encodeAntibody, padBatch, type AntibodyRecord, type EncodedAntibody } from './tokenizer/antibody.js';
+import type { TaskModel } from './tasks/taskModel.js';
+import { encodeAntibody, type AntibodyRecord, type EncodedAntibody } from './tokenizer/antibody.js';
+import type { BertTokenizer } from './tokenizer/bertTokenizer.js';
 
-export const PRODUCER = { name: 'igbert', version: '0.1.0' };
-
-/** Everything a model needs that depends on where the checkpoint lives (local folder, Hub cache, browser). */
-export interface CheckpointBinding {
+/** A checkpoint as every engine and task sees it: where it came from, its configuration, tokenizer and heads. */
+export interface Checkpoint {
   /** Human-readable origin (folder path or Hub id) for messages. */
   source: string;
   config: BertConfig;
   tokenizer: BertTokenizer;
-  weights: WeightSource;
   hasPooler: boolean;
   hasMlmHead: boolean;
-  /** Folder that external-data locations produced by `weights` are relative to. */
-  externalDataFolder?: string;
-  /** Weight precision the graph runs with: "fp32", "fp16" or "int8". */
-  dtype: string;
 }
 
 export interface ModelOptions {
+  /** Token budget and batch size (defaults: the engine's preference). */
   batching?: BatchingOptions;
-  threads?: number;
-  /** Attention implementation in the graph; default: fused where the runtime has it. */
-  attention?: 'standard' | 'multihead';
 }
 
-
-export class IgBertModel {
-  private readonly sessions = new Map<string, Promise<ModelSession>>();
+export class IgBertModel implements TaskModel {
   private disposed = false;
 
   constructor(
-    readonly checkpoint: CheckpointBinding,
-    private readonly factory: SessionFactory,
+    readonly checkpoint: Checkpoint,
+    private readonly engine: Engine,
     readonly options: ModelOptions = {},
+    /** Devices passed over before this one, each "device: reason" (see src/runtime/candidates.ts). */
+    readonly passedOver: readonly string[] = [],
   ) {}
 
   get config(): BertConfig {
@@ -60,8 +56,13 @@ export class IgBertModel {
     return this.checkpoint.tokenizer;
   }
 
-  get runtime(): string {
-    return this.factory.description;
+  get source(): string {
+    return this.checkpoint.source;
+  }
+
+  /** Which engine, device and precision run this model (the same facts the CLI, the server and the page show). */
+  get engineInfo(): EngineInfo {
+    return this.engine.info;
   }
 
   /** Validates and tokenises antibody records (throws InputError naming record, chain, position, character). */
@@ -85,70 +86,48 @@ export class IgBertModel {
   }
 
   /** Throws a UsageError when this checkpoint cannot produce the requested outputs (no pooler, no MLM head). */
-  assertSupports(outputs: BertGraphOutputs): void {
+  assertSupports(outputs: BertOutputs): void {
     if (this.disposed) throw new UsageError('this model was disposed; load it again.');
     if (outputs.pooler && !this.checkpoint.hasPooler) {
       throw new UsageError(
-        `${this.checkpoint.source} has no pooler weights (pooler.dense.*), so pooler output does not exist ` +
+        `${this.source} has no pooler weights (pooler.dense.*), so pooler output does not exist ` +
           '(IgBert is saved without a pooler). Use pooling "mean" or "cls" instead.',
       );
     }
     if ((outputs.logits || outputs.logProbs) && !this.checkpoint.hasMlmHead) {
       throw new UsageError(
-        `${this.checkpoint.source} has no masked-LM head (cls.predictions.*): it is a BertModel checkpoint. ` +
+        `${this.source} has no masked-LM head (cls.predictions.*): it is a BertModel checkpoint. ` +
           'Likelihoods, scans and infilling need a BertForMaskedLM checkpoint such as Exscientia/IgBert.',
       );
     }
   }
 
-  /**
-   * Every session holds its own prepacked copy of the weights, so requests share one "full" graph — last hidden
-   * state, MLM logits and log-probabilities, pooler — whenever they can (its extra outputs cost well under 1% of a
-   * forward pass). Only an earlier hidden layer gets a graph of its own, truncated after that layer.
-   */
-  private graphOutputs(outputs: BertGraphOutputs): BertGraphOutputs {
-    const last = this.config.num_hidden_layers;
-    if (outputs.hiddenStateLayer !== undefined && outputs.hiddenStateLayer !== last) return outputs;
-    const head = this.checkpoint.hasMlmHead;
-    return { hiddenStateLayer: last, logits: head, logProbs: head, pooler: this.checkpoint.hasPooler };
-  }
-
-  private session(requested: BertGraphOutputs): Promise<ModelSession> {
-    this.assertSupports(requested);
-    const outputs = this.graphOutputs(requested);
-    const key = JSON.stringify(outputs);
-    let session = this.sessions.get(key);
-    if (!session) {
-      const graph = buildBertGraph(this.config, this.checkpoint.weights, outputs, {
-        attention: this.options.attention ?? (this.factory.multiHeadAttention ? 'multihead' : 'standard'),
-      });
-      session = this.factory.create(graph.encode(PRODUCER, `IgBert graph for ${this.checkpoint.source}`), {
-        ...(this.checkpoint.externalDataFolder ? { externalDataFolder: this.checkpoint.externalDataFolder } : {}),
-        ...(this.options.threads ? { threads: this.options.threads } : {}),
-      });
-      this.sessions.set(key, session);
-      session.catch(() => this.sessions.delete(key));
-    }
-    return session;
+  /** Builds what `needs` will use now (a graph, a GPU program), so the first request does not pay for it. */
+  async prepare(needs: Partial<BatchNeeds>): Promise<void> {
+    const full: BatchNeeds = { logProbs: false, logits: false, pooler: false, ...needs };
+    this.assertSupports(full);
+    await this.engine.prepare(full);
   }
 
   /**
-   * Runs items through the graph in token-budget batches. For each batch, `onBatch` gets the item indices (in
-   * batch row order) and the output tensors [batch, paddedLength, ...]. Batches arrive in plan order, not input
-   * order: callers place results by index.
+   * Runs items through the engine in token-budget batches. `onResult` gets each item's result by its index, in batch
+   * order (not input order): callers place results by index.
    */
   async forward(
-    items: readonly EncodedAntibody[],
-    outputs: BertGraphOutputs,
-    onBatch: (indices: readonly number[], tensors: Record<string, OutputTensor>, paddedLength: number) => void,
+    items: readonly ForwardItem[],
+    options: ForwardOptions,
+    onResult: (index: number, result: SequenceResult) => void,
+    onBatch?: BatchListener,
   ): Promise<void> {
-    if (items.length === 0) return;
-    const session = await this.session(outputs);
-    const lengths = items.map((item) => item.inputIds.length);
-    for (const indices of planBatches(lengths, this.options.batching)) {
-      const batch = padBatch(indices.map((i) => items[i] as EncodedAntibody), this.config.pad_token_id);
-      onBatch(indices, await session.run(batch), batch.sequenceLength);
-    }
+    this.assertSupports({
+      logProbs: items.some((item) => (item.request.logProbs?.length ?? 0) > 0),
+      logits: items.some((item) => (item.request.logits?.length ?? 0) > 0),
+      pooler: items.some((item) => item.request.pooler === true),
+    });
+    await runForward(this.engine, items, options, onResult, {
+      ...(this.options.batching ? { batching: this.options.batching } : {}),
+      ...(onBatch ? { onBatch } : {}),
+    });
   }
 
   /** Sequence (and residue) embeddings; see src/tasks/embed.ts for the poolings. */
@@ -182,16 +161,9 @@ export class IgBertModel {
   }
 
   async dispose(): Promise<void> {
+    if (this.disposed) return;
     this.disposed = true;
-    const sessions = [...this.sessions.values()];
-    this.sessions.clear();
-    for (const session of sessions) {
-      try {
-        await (await session).dispose();
-      } catch {
-        // a session that failed to start has nothing to release
-      }
-    }
+    await this.engine.dispose();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -3,9 +3,8 @@
  * and tasks as the Node entry point; IgBert.load takes a URL of a Hugging Face-format folder or files the user
  * picked instead of a local path. Nothing here imports a Node module; sequences never leave the page.
  */
-export { IgBert, type ModelSource, type WebLoadOptions } from './web/igbertWeb.js';
+export { IgBert, WEB_DEVICES, type ModelSource, type WebDevicePreference, type WebLoadOptions } from './web/igbertWeb.js';
 export type { LoadProgress } from './web/loadCheckpoint.js';
 export { urlFiles, localFiles, type ModelFiles, type ByteProgress } from './web/modelFiles.js';
 export { clearModelCache } from './web/modelCache.js';
-export { chooseBackend, WEB_DEVICES, type BackendChoice, type WebDevice, type WebDevicePreference } from './web/ortWeb.js';
 export * from './api.js';

@@ -2,6 +2,8 @@
  * Antibody records -> tokens: equal to Hugging Face on the model-card text (test/fixtures/reference/tokenizer.json,
  * "antibodies"), and every InputError path with the location it reports.
  */
+import { packBatch } from '../src/batches/packedBatch.js';
+import { padBatch } from '../src/runtime/ort/ortEngine.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -15,7 +17,6 @@ import {
   encodeAntibody,
   modelCardText,
   normalizeChain,
-  padBatch,
   residueAlphabet,
   type AntibodyRecord,
 } from '../src/tokenizer/index.js';
@@ -237,19 +238,21 @@ describe('InputError paths', () => {
   });
 });
 
-test('padBatch right-pads with the pad id and attention 0', () => {
+test('the ONNX engine pads a packed batch as padding=True does (right, [PAD], attention 0)', () => {
   const a = encodeAntibody({ heavy: 'EV', light: 'D' }, 1, tokenizer, LIMIT);
   const b = encodeAntibody({ heavy: 'W' }, 2, tokenizer, LIMIT);
-  const batch = padBatch([a, b], tokenizer.specialIds.pad);
-  assert.equal(batch.batchSize, 2);
-  assert.equal(batch.sequenceLength, 6);
-  assert.deepEqual([...batch.inputIds], [2, 9, 8, 3, 14, 3, 2, 24, 3, 0, 0, 0]);
-  assert.deepEqual([...batch.attentionMask], [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0]);
-  assert.deepEqual([...batch.tokenTypeIds], new Array(12).fill(0));
+  const packed = packBatch([a, b].map((tokens) => ({ tokens, request: {} })), { layer: 0 });
+  assert.deepEqual([...packed.lengths], [6, 3]);
+  assert.deepEqual([...packed.offsets], [0, 6, 9]);
+  const { inputs, sequenceLength } = padBatch(packed, tokenizer.specialIds.pad);
+  assert.equal(sequenceLength, 6);
+  assert.deepEqual(inputs['input_ids']?.dims, [2, 6]);
+  assert.deepEqual([...(inputs['input_ids']?.data ?? [])], [2, 9, 8, 3, 14, 3, 2, 24, 3, 0, 0, 0]);
+  assert.deepEqual([...(inputs['attention_mask']?.data ?? [])], [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0]);
+  assert.deepEqual([...(inputs['token_type_ids']?.data ?? [])], new Array(12).fill(0));
   const hfBatch = tokenizer.encodeBatch([modelCardText('EV', 'D'), modelCardText('W', '')]);
-  assert.deepEqual([...batch.inputIds], hfBatch.flatMap((e) => e.inputIds));
-  assert.deepEqual([...batch.attentionMask], hfBatch.flatMap((e) => e.attentionMask));
-  const empty = padBatch([], 0);
-  assert.equal(empty.batchSize, 0);
-  assert.equal(empty.inputIds.length, 0);
+  assert.deepEqual([...(inputs['input_ids']?.data ?? [])], hfBatch.flatMap((e) => e.inputIds));
+  assert.deepEqual([...(inputs['attention_mask']?.data ?? [])], hfBatch.flatMap((e) => e.attentionMask));
+  const empty = padBatch(packBatch([], { layer: 0 }), 0);
+  assert.equal(empty.sequenceLength, 0);
 });

@@ -27,7 +27,7 @@ test('fp16 and int8: cached conversion, embeddings close to fp32', async () => {
   for (const [dtype, minCosine] of [['fp16', 0.9999], ['int8', 0.995]] as const) {
     const notes: string[] = [];
     const first = await IgBert.load(join(CHECKPOINTS, 'mlm-h64'), { dtype, onProgress: (m) => notes.push(m) });
-    assert.equal(first.checkpoint.dtype, dtype);
+    assert.equal(first.engineInfo.precision, dtype);
     assert.equal(notes.filter((n) => n.startsWith('converting')).length, 1, 'first load converts');
     const embeddings = await first.embed(records);
     embeddings.forEach((e, i) => assert.ok(cosine(e.embedding, fp32[i]!.embedding) >= minCosine, `${dtype} ${e.id}`));

@@ -26,13 +26,21 @@ interface Reference {
   records: ReferenceRecord[];
 }
 
-for (const name of ['mlm-h64', 'model-pooler', 'mlm-legacy']) for (const attention of ['multihead', 'standard'] as const) {
-  describe(`parity with transformers: ${name}, ${attention} attention`, () => {
+// The ONNX engine through the engine seam in both batch layouts: padded (fused or spelled-out attention) and packed.
+const ENGINES = [
+  { attention: 'multihead', layout: 'padded' },
+  { attention: 'standard', layout: 'padded' },
+  { attention: 'standard', layout: 'packed' },
+] as const;
+
+for (const name of ['mlm-h64', 'model-pooler', 'mlm-legacy']) for (const { attention, layout } of ENGINES) {
+  describe(`parity with transformers: ${name}, ${attention} attention, ${layout} batches`, () => {
     const reference = readJson<Reference>(join(FIXTURES, 'reference', `${name}.json`));
     const records = reference.records.map(({ id, heavy, light }) => ({ id, heavy, light }));
     let model: IgBert;
     before(async () => {
-      model = await IgBert.load(join(CHECKPOINTS, name), { batching: { maxBatchTokens: 4096 }, attention });
+      model = await IgBert.load(join(CHECKPOINTS, name), { batching: { maxBatchTokens: 4096 }, device: 'cpu', ort: { attention, layout } });
+      assert.equal(model.engineInfo.layout, layout);
     });
     after(async () => model.dispose());
 

@@ -7,13 +7,13 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import onnxProto from 'onnx-proto';
 import { parseBertConfig } from '../src/config.js';
-import { TensorType } from '../src/graph/onnxBuilder.js';
+import { TensorType } from '../src/runtime/ort/onnxBuilder.js';
 import { convertCheckpoint } from '../src/index.js';
-import { onnxWeightLayout } from '../src/web/onnxWeights.js';
+import { onnxWeightLayout } from '../src/runtime/ort/onnxWeights.js';
 import { SeededRandom } from '../src/init/random.js';
-import { convertStep, hasResidualInt8, planConversion } from '../src/weights/conversion.js';
+import { convertStep, hasResidualInt8, planConversion } from '../src/runtime/ort/conversion.js';
 import { WeightStore, findCheckpointWeights, readTensor } from '../src/weights/index.js';
-import { quantizationResidual, quantizeLinearWeight } from '../src/weights/quantize.js';
+import { quantizationResidual, quantizeLinearWeight } from '../src/runtime/ort/quantize.js';
 import { CHECKPOINTS } from './helpers.js';
 
 function gaussian(n: number, seed: number): Float32Array {

@@ -2,7 +2,7 @@
  * A page with no UI for scripts/bench-web.ts: exposes load and timed task runs of igbert/web on window, so the
  * benchmark measures the library in the browser without the page's rendering.
  */
-import { IgBert, type AntibodyRecord, type WebDevicePreference, type WeightDType } from '../src/web.js';
+import { describeEngine, IgBert, type AntibodyRecord, type WebDevicePreference, type WeightDType } from '../src/web.js';
 
 let model: IgBert | undefined;
 
@@ -17,7 +17,7 @@ const api = {
       wasmPaths: new URL('./ort/', location.href).href,
       ...(maxBatchTokens ? { batching: { maxBatchTokens } } : {}),
     });
-    return { seconds: (performance.now() - started) / 1000, backend: model.backend.reason, notes: model.loadNotes };
+    return { seconds: (performance.now() - started) / 1000, backend: describeEngine(model.engineInfo), notes: model.loadNotes };
   },
   /** Runs one task over the records; returns wall seconds. */
   async run(task: 'embed' | 'wt-marginal' | 'pll' | 'scan', records: AntibodyRecord[]): Promise<number> {

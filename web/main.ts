@@ -71,11 +71,13 @@ byId<HTMLFormElement>('model-form').addEventListener('submit', async (event) => 
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const { config } = model;
     loadStatus.textContent =
-      `Loaded ${model.checkpoint.source} (${config.num_hidden_layers} layers, hidden ${config.hidden_size}, ${model.checkpoint.dtype}) in ${seconds} s; ` +
+      `Loaded ${model.checkpoint.source} (${config.num_hidden_layers} layers, hidden ${config.hidden_size}, ${model.engineInfo.precision}) in ${seconds} s; ` +
       `${model.loadNotes.join('; ')}.`;
-    backendNote.textContent = `Runs on ${model.backend.reason}.`;
+    const engine = model.engineInfo;
+    const passedOver = model.passedOver.length > 0 ? ` (not ${model.passedOver.join('; not ')})` : '';
+    backendNote.textContent = `Runs on ${engine.deviceName ?? engine.device}, ${engine.precision}, ${engine.runtime}${passedOver}.`;
     backendNote.hidden = false;
-    document.body.dataset['backend'] = model.backend.device;
+    document.body.dataset['backend'] = engine.device;
     document.body.dataset['ready'] = 'true';
     validate();
   } catch (error) {
@@ -146,7 +148,7 @@ const context: PageContext = {
     const started = performance.now();
     try {
       const summary = await task(model);
-      status.textContent = `${summary} (${((performance.now() - started) / 1000).toFixed(2)} s on ${model.backend.device === 'webgpu' ? 'WebGPU' : 'WebAssembly'})`;
+      status.textContent = `${summary} (${((performance.now() - started) / 1000).toFixed(2)} s on ${model.engineInfo.device === 'webgpu' ? 'WebGPU' : 'WebAssembly'})`;
       status.dataset['state'] = 'done';
     } catch (error) {
       status.textContent = `${label} failed: ${(error as Error).message}`;

@@ -6,9 +6,9 @@
 import type { Command } from 'commander';
 import { DEFAULT_MODEL } from '../hub/index.js';
 import { addHubOptions, hubOptionsFrom, type HubCliOptions } from '../hub/cliOptions.js';
-import { WEIGHT_DTYPES, type WeightDType } from '../node/convertWeights.js';
 import type { LoadOptions } from '../node/loadModel.js';
-import { DEVICES, type Device } from '../runtime/ortNode.js';
+import type { DevicePreference } from '../runtime/candidates.js';
+import { PRECISIONS, type Precision } from '../runtime/engine.js';
 import { INPUT_FORMATS } from '../io/readRecords.js';
 import { OUTPUT_FORMATS } from '../io/resultWriter.js';
 import { parseChoice, parseInteger } from './options.js';
@@ -17,8 +17,8 @@ import { parseShard, type Shard } from './shard.js';
 
 export interface CommonCliOptions extends HubCliOptions {
   model: string;
-  dtype?: WeightDType;
-  device?: Device;
+  dtype?: Precision;
+  device?: DevicePreference;
   input: string;
   output: string;
   format?: string;
@@ -44,6 +44,16 @@ const parseList = (value: string): string[] =>
     .map((name) => name.trim())
     .filter((name) => name !== '');
 
+/** The devices a Node process can ask for, in the order `auto` tries them (src/runtime/candidates.ts). */
+export const NODE_DEVICES = ['auto', 'cuda', 'webgpu', 'cpu'] as const satisfies readonly DevicePreference[];
+
+export const DEVICE_HELP =
+  'auto (default: the fastest that starts: cuda when the CUDA engine is built and a GPU is present, else cpu) | ' +
+  'cuda (native engine; npm run build:cuda) | webgpu (ONNX Runtime WebGPU; falls back to cpu with one line) | cpu';
+export const DTYPE_HELP =
+  'fp32 (exact; default on cpu/webgpu) | bf16 (cuda default) | fp16 (cuda: fp16 compute; cpu: half-size weights, float32 compute) | ' +
+  'int8 (cpu: quantised encoder, ~2.8x faster); cpu conversions are made once and cached';
+
 /** --model, --dtype, --device and the Hub flags: how a command gets its model (record commands, serve). */
 export function addModelOptions(command: Command): Command {
   command
@@ -52,12 +62,8 @@ export function addModelOptions(command: Command): Command {
       'checkpoint folder in Hugging Face format (config.json, vocab.txt, *.safetensors) or a Hugging Face Hub id',
       DEFAULT_MODEL,
     )
-    .option(
-      '--dtype <dtype>',
-      'weights: fp32 (exact, default) | fp16 (half-size weights, float32 compute) | int8 (quantised encoder, ~3x faster on CPU); converted once and cached',
-      parseChoice('--dtype', WEIGHT_DTYPES),
-    )
-    .option('--device <device>', 'cpu (default) | webgpu (falls back to cpu with a note when no adapter is available)', parseChoice('--device', DEVICES));
+    .option('--device <device>', DEVICE_HELP, parseChoice('--device', NODE_DEVICES))
+    .option('--dtype <dtype>', DTYPE_HELP, parseChoice('--dtype', PRECISIONS));
   return addHubOptions(command);
 }
 

@@ -1,8 +1,9 @@
 /** The `igbert` command line: parses arguments, runs one command, maps errors to exit codes in one place. */
 import { Command, CommanderError } from 'commander';
-import { PRODUCER } from '../model.js';
+import { PRODUCER } from '../version.js';
 import { EXIT, exitCodeFor, reportError } from './exitCodes.js';
 import { registerConvert } from './commands/convert.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerEmbed } from './commands/embed.js';
 import { registerFill } from './commands/fill.js';
 import { registerMutate } from './commands/mutate.js';
@@ -25,7 +26,7 @@ More: docs/hub.md (downloads), docs/pipeline.md (datasets at scale).`;
 
 export function buildProgram(): Command {
   const program = new Command('igbert')
-    .description('IgBert antibody language model on ONNX Runtime, with the same numbers as Hugging Face transformers.')
+    .description('IgBert antibody language model (ONNX Runtime on CPU/WebGPU, native CUDA on NVIDIA GPUs), with the same numbers as Hugging Face transformers.')
     .version(PRODUCER.version)
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', ENVIRONMENT_HELP)
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerMerge(program);
   registerProbe(program);
   registerServe(program);
+  registerDoctor(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -6,14 +6,15 @@
  */
 import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildBertGraph } from '../graph/bert.js';
-import { PRODUCER } from '../model.js';
-import { openCheckpoint } from './loadModel.js';
-import { weightSourceFromMeta, writeWeightsFile, type WeightDType } from './convertWeights.js';
+import { bertFromStore } from '../bert/fromStore.js';
 import type { HubOptions } from '../hub/settings.js';
-import { ONNX_FILE_NAMES } from '../weights/conversion.js';
+import { buildBertGraph } from '../runtime/ort/bertGraph.js';
+import { ONNX_FILE_NAMES, weightSourceFromMeta, type WeightDType } from '../runtime/ort/conversion.js';
+import { writeWeightsFile } from '../runtime/ort/nodeWeights.js';
+import { PRODUCER } from '../version.js';
+import { openCheckpoint } from './loadModel.js';
 
-// Shared with the browser loader, which reads this layout back (src/web/onnxWeights.ts).
+// Shared with the browser loader, which reads this layout back (src/runtime/ort/onnxWeights.ts).
 export { ONNX_FILE_NAMES };
 
 const TOKENIZER_FILES = ['vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json', 'tokenizer.json'];
@@ -33,7 +34,8 @@ export interface ConvertResult {
 
 export async function convertCheckpoint(model: string, outDir: string, options: ConvertOptions = {}): Promise<ConvertResult> {
   const dtype = options.dtype ?? 'fp32';
-  const { dir, config, store } = await openCheckpoint(model, options.hub ? { hub: options.hub } : {});
+  const { dir, store, checkpoint } = await openCheckpoint(model, options.hub ? { hub: options.hub } : {});
+  const { config } = checkpoint;
   const onnxDir = join(outDir, 'onnx');
   await mkdir(onnxDir, { recursive: true });
   const modelName = ONNX_FILE_NAMES[dtype];
@@ -44,10 +46,10 @@ export async function convertCheckpoint(model: string, outDir: string, options: 
     const meta = await writeWeightsFile(config, store, dtype, staging, dataName);
     const weights = weightSourceFromMeta(meta, store, dataName, staging);
     const graph = buildBertGraph(
-      config,
+      bertFromStore(config, store),
       weights,
       { hiddenStateLayer: config.num_hidden_layers, logits: store.hasMlmHead, pooler: store.hasPooler },
-      { attention: options.attention ?? 'standard', outputNames: { hidden_state: 'last_hidden_state' } },
+      { attention: options.attention ?? 'standard', layout: 'padded', outputNames: { hidden_state: 'last_hidden_state' } },
     );
     await writeFile(join(staging, modelName), graph.encode(PRODUCER, `${model} converted by igbert (${dtype})`));
     await rename(join(staging, dataName), join(onnxDir, dataName));

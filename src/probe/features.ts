@@ -6,7 +6,7 @@
  */
 import { InputError } from '../errors.js';
 import type { IgBertModel } from '../model.js';
-import { meanOfRows, poolingRows, type Pooling } from '../tasks/pooling.js';
+import { poolingRows, type Pooling } from '../tasks/pooling.js';
 import type { EncodedAntibody } from '../tokenizer/antibody.js';
 import { findCheckpointWeights, readTensor } from '../weights/checkpointFiles.js';
 import { WeightStore } from '../weights/weightStore.js';
@@ -62,17 +62,9 @@ export async function computeFeatures(model: IgBertModel, rows: readonly TableRo
   const width = h * poolings.length;
   const data = new Float32Array(accepted.length * width);
   await model.forward(
-    accepted.map((a) => a.encoded),
-    { hiddenStateLayer: model.resolveLayer(undefined) },
-    (indices, tensors, paddedLength) => {
-      const hidden = tensors['hidden_state'];
-      if (!hidden) throw new Error('graph did not return hidden_state');
-      indices.forEach((index, batchRow) => {
-        (accepted[index] as (typeof accepted)[number]).tokenRows.forEach((tokenRows, p) => {
-          data.set(meanOfRows(hidden.data, batchRow * paddedLength * h, h, tokenRows), index * width + p * h);
-        });
-      });
-    },
+    accepted.map((a) => ({ tokens: a.encoded, location: { record: a.row, id: a.encoded.id }, request: { means: a.tokenRows } })),
+    { layer: model.resolveLayer(undefined) },
+    (index, output) => output.means.forEach((mean, p) => data.set(mean, index * width + p * h)),
   );
   return { rows: accepted.map((a) => a.row), width, data, rejected };
 }

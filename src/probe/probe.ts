@@ -5,7 +5,8 @@
  * (the IgBert paper's linear-model protocol), or the model card's pooler + linear head on [CLS] states.
  */
 import { InputError, UsageError } from '../errors.js';
-import { PRODUCER, type IgBertModel } from '../model.js';
+import type { IgBertModel } from '../model.js';
+import { PRODUCER } from '../version.js';
 import { EmbeddingCache, checkpointIdentity } from './cache.js';
 import { crossValidate, type CrossValidationResult, type FittedPredictor } from './crossValidate.js';
 import { computeFeatures, readCheckpointPooler, recipePoolings, type FeatureMatrix, type FeatureRecipe, type RejectedRow } from './features.js';
@@ -72,8 +73,9 @@ export async function tableFeatures(
   const dir = options.checkpointDir ?? model.checkpoint.source;
   const identity = await checkpointIdentity(dir);
   const cache = options.cache === false ? undefined : (options.cache ?? new EmbeddingCache());
-  // The weight precision the graph runs at changes the embeddings, so it is part of the key.
-  const key = { checkpoint: identity, input: table.sha256, recipe: `${recipePoolings(recipe).join('+')}@${model.checkpoint.dtype}` };
+  // The device and precision the engine runs at change the embeddings, so they are part of the key.
+  const { device, precision } = model.engineInfo;
+  const key = { checkpoint: identity, input: table.sha256, recipe: `${recipePoolings(recipe).join('+')}@${device}-${precision}` };
   const cached = await cache?.read(key);
   if (cached) {
     options.log?.(`embeddings (${key.recipe}) of ${table.path} from the cache in ${cache?.directory}`);

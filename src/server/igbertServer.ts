@@ -8,8 +8,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
-import { PRODUCER, type IgBertModel } from '../model.js';
-import { resolveBatching } from '../runtime/batcher.js';
+import type { IgBertModel } from '../model.js';
+import { PRODUCER } from '../version.js';
+import { resolveBatching } from '../batches/planBatches.js';
 import { residueAlphabet } from '../tokenizer/antibody.js';
 import { checkBearer, corsHeaders, PREFLIGHT_HEADERS, readJsonBody, sendError, sendReply } from './http.js';
 import { HttpError, toHttpError } from './httpErrors.js';
@@ -127,7 +128,8 @@ export class IgBertServer {
     try {
       const model = await pending;
       await warmUp(model);
-      const batching = resolveBatching(model.options.batching);
+      const engine = model.engineInfo;
+    const batching = resolveBatching(model.options.batching, engine.batching);
       this.queue = new WorkQueue({
         maxQueueTokens: this.limits.maxQueueTokens,
         dispatchTokens: batching.maxBatchTokens,
@@ -164,17 +166,18 @@ export class IgBertServer {
   private info(): Record<string, unknown> {
     const model = this.model as IgBertModel;
     const { config, checkpoint } = model;
-    const batching = resolveBatching(model.options.batching);
+    const engine = model.engineInfo;
+    const batching = resolveBatching(model.options.batching, engine.batching);
     const mlm = checkpoint.hasMlmHead;
     return {
       version: PRODUCER.version,
       model: {
         id: this.modelId(),
         revision: this.options.revision ?? hubSnapshot(checkpoint.source)?.commit ?? null,
-        dtype: checkpoint.dtype,
-        // The runtime names the device it really runs on, after any fallback: "onnxruntime-node 1.x (cpu)".
-        device: /\((\w+)\)$/.exec(model.runtime)?.[1] ?? 'cpu',
-        runtime: model.runtime,
+        dtype: engine.precision,
+        device: engine.device,
+        device_name: engine.deviceName ?? null,
+        runtime: engine.runtime,
         hidden_size: config.hidden_size,
         num_hidden_layers: config.num_hidden_layers,
         vocab_size: config.vocab_size,

@@ -3,7 +3,7 @@
  * and the request schemas the validator uses. The page is plain HTML with no script and nothing fetched from
  * elsewhere, so it works offline and behind strict proxies.
  */
-import { PRODUCER } from '../model.js';
+import { PRODUCER } from '../version.js';
 import { ERROR_STATUS } from './httpErrors.js';
 import type { JsonSchema } from './jsonSchema.js';
 import type { Route } from './route.js';

@@ -3,18 +3,20 @@
  * passes (of many records) go through the one token-budget batcher together, and the caller reads the log-probability
  * rows it needs inside the batch callback, so no [length, vocab] array is kept per pass.
  */
-import type { IgBertModel } from '../model.js';
 import type { EncodedAntibody } from '../tokenizer/antibody.js';
+import type { TaskModel } from './taskModel.js';
 
 export interface MaskedPass {
   source: EncodedAntibody;
   /** Token indices to replace by [MASK]; empty = the record as it is. */
   masked: readonly number[];
+  /** Token indices whose log-probabilities the pass reads: only these come back from the engine. */
+  reads: readonly number[];
 }
 
 /**
- * Reads the full-vocabulary log-probabilities (natural log) at one token of the pass. The array is a view into the
- * batch output: valid only during the callback; copy what must outlive it.
+ * Reads the full-vocabulary log-probabilities (natural log) at one token of the pass (one of its `reads`). The array
+ * is a view into the batch output: valid only during the callback; copy what must outlive it.
  */
 export type LogProbsAt = (tokenIndex: number) => Float32Array;
 
@@ -27,7 +29,7 @@ const TOKENS_PER_SLICE = 1 << 21;
 
 /** Runs every pass; `read(passIndex, logProbsAt)` is called once per pass, in batch order (not pass order). */
 export async function runMaskedPasses(
-  model: IgBertModel,
+  model: TaskModel,
   passes: readonly MaskedPass[],
   read: (passIndex: number, logProbsAt: LogProbsAt) => void,
 ): Promise<void> {
@@ -41,22 +43,23 @@ export async function runMaskedPasses(
       tokens += (passes[end] as MaskedPass).source.inputIds.length;
       end++;
     }
-    const items = passes.slice(start, end).map(({ source, masked }) => {
-      if (masked.length === 0) return source;
-      const inputIds = source.inputIds.slice();
-      for (const tokenIndex of masked) inputIds[tokenIndex] = maskId;
-      // Only inputIds differ; the other arrays are shared with the source (nothing mutates them).
-      return { ...source, inputIds };
+    const items = passes.slice(start, end).map(({ source, masked, reads }) => {
+      let inputIds = source.inputIds;
+      if (masked.length > 0) {
+        inputIds = source.inputIds.slice();
+        for (const tokenIndex of masked) inputIds[tokenIndex] = maskId;
+      }
+      // Only inputIds differ; tokenTypeIds is shared with the source (nothing mutates it).
+      return { tokens: { inputIds, tokenTypeIds: source.tokenTypeIds }, request: { logProbs: reads } };
     });
     const offset = start;
-    await model.forward(items, { logProbs: true }, (indices, tensors, paddedLength) => {
-      const logProbs = tensors['log_probs'];
-      if (!logProbs) throw new Error('graph did not return log_probs');
-      indices.forEach((index, row) => {
-        const rowStart = row * paddedLength;
-        read(offset + index, (tokenIndex) =>
-          logProbs.data.subarray((rowStart + tokenIndex) * V, (rowStart + tokenIndex + 1) * V),
-        );
+    await model.forward(items, { layer: model.config.num_hidden_layers }, (index, output) => {
+      const logProbs = output.logProbs ?? new Float32Array(0);
+      const reads = (passes[offset + index] as MaskedPass).reads;
+      read(offset + index, (tokenIndex) => {
+        const k = reads.indexOf(tokenIndex);
+        if (k < 0) throw new Error(`token ${tokenIndex} was not among the pass's reads`);
+        return logProbs.subarray(k * V, (k + 1) * V);
       });
     });
     start = end;
@@ -64,7 +67,7 @@ export async function runMaskedPasses(
 }
 
 /** Vocabulary ids of residue letters, in the order given; letters missing from the vocabulary are left out. */
-export function letterIds(model: IgBertModel, letters: string): { letter: string; id: number }[] {
+export function letterIds(model: TaskModel, letters: string): { letter: string; id: number }[] {
   const out: { letter: string; id: number }[] = [];
   for (const letter of letters) {
     const id = model.tokenizer.vocabulary.id(letter);
@@ -80,7 +83,7 @@ export function letterIds(model: IgBertModel, letters: string): { letter: string
  * once per item.
  */
 export async function runItemPasses(
-  model: IgBertModel,
+  model: TaskModel,
   records: readonly EncodedAntibody[],
   itemMasks: readonly (readonly (readonly number[])[])[],
   masked: boolean,
@@ -91,12 +94,12 @@ export async function runItemPasses(
   records.forEach((source, record) => {
     const items = itemMasks[record] ?? [];
     if (!masked) {
-      passes.push({ source, masked: [] });
+      passes.push({ source, masked: [], reads: [...new Set(items.flat())] });
       owners.push({ record, items: items.map((_, item) => item) });
       return;
     }
     items.forEach((tokens, item) => {
-      passes.push({ source, masked: tokens });
+      passes.push({ source, masked: tokens, reads: tokens });
       owners.push({ record, items: [item] });
     });
   });

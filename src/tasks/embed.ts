@@ -1,10 +1,12 @@
 /**
  * Sequence and residue embeddings from the last (or a chosen) hidden state, as the IgBert model card computes them.
  */
-import type { IgBertModel } from '../model.js';
+import type { BatchListener } from '../batches/progress.js';
+import type { ForwardItem } from '../batches/requests.js';
 import { UsageError } from '../errors.js';
 import type { AntibodyRecord, EncodedAntibody } from '../tokenizer/antibody.js';
-import { meanOfRows, poolingRows, residueRows, type Pooling } from './pooling.js';
+import { poolingRows, residueRows, type Pooling } from './pooling.js';
+import type { TaskModel } from './taskModel.js';
 
 export interface EmbedOptions {
   /** Default "mean" (the model card's recipe, separator included). */
@@ -13,6 +15,8 @@ export interface EmbedOptions {
   layer?: number;
   /** Also return one row per residue (heavy then light; no special tokens, no separator). */
   residues?: boolean;
+  /** Called after each batch (progress). */
+  onBatch?: BatchListener;
 }
 
 export interface EmbeddingResult {
@@ -24,7 +28,7 @@ export interface EmbeddingResult {
 
 /** Embeds already-encoded records; results in input order. `firstRecordNumber` numbers records in messages. */
 export async function embedEncoded(
-  model: IgBertModel,
+  model: TaskModel,
   encoded: readonly EncodedAntibody[],
   options: EmbedOptions = {},
   firstRecordNumber = 1,
@@ -35,36 +39,35 @@ export async function embedEncoded(
   if (pooling === 'pooler' && options.layer !== undefined && layer !== model.config.num_hidden_layers) {
     throw new UsageError('pooling "pooler" is defined on the last layer only; drop --layer or choose another pooling.');
   }
-  // Check every record against the pooling before any compute, so a bad record fails fast.
-  const rowsByRecord = encoded.map((record, i) =>
-    pooling === 'pooler' ? [] : poolingRows(record, pooling, firstRecordNumber + i),
-  );
+  // Every record is checked against the pooling before any compute, so a bad record fails fast.
+  const items: ForwardItem[] = encoded.map((record, i) => ({
+    tokens: record,
+    location: { record: firstRecordNumber + i, id: record.id },
+    request: {
+      ...(pooling === 'pooler' ? { pooler: true } : { means: [poolingRows(record, pooling, firstRecordNumber + i)] }),
+      ...(options.residues ? { rows: residueRows(record) } : {}),
+    },
+  }));
   const results: EmbeddingResult[] = new Array(encoded.length);
   await model.forward(
-    encoded,
-    { hiddenStateLayer: layer, pooler: pooling === 'pooler' },
-    (indices, tensors, paddedLength) => {
-      const hidden = tensors['hidden_state'];
-      if (!hidden) throw new Error('graph did not return hidden_state');
-      indices.forEach((index, row) => {
-        const record = encoded[index] as EncodedAntibody;
-        const offset = row * paddedLength * H;
-        const embedding =
-          pooling === 'pooler'
-            ? (tensors['pooler_output'] as { data: Float32Array }).data.slice(row * H, (row + 1) * H)
-            : meanOfRows(hidden.data, offset, H, rowsByRecord[index] as number[]);
-        const result: EmbeddingResult = { id: record.id, embedding };
-        if (options.residues) {
-          result.residueEmbeddings = residueRows(record).map((r) => hidden.data.slice(offset + r * H, offset + (r + 1) * H));
-        }
-        results[index] = result;
-      });
+    items,
+    { layer },
+    (index, output) => {
+      const embedding = pooling === 'pooler' ? output.pooler : output.means[0];
+      if (!embedding) throw new Error(`the engine returned no ${pooling} embedding`);
+      const result: EmbeddingResult = { id: (encoded[index] as EncodedAntibody).id, embedding };
+      if (options.residues) {
+        const rows = output.rows ?? new Float32Array(0);
+        result.residueEmbeddings = Array.from({ length: rows.length / H }, (_, r) => rows.slice(r * H, (r + 1) * H));
+      }
+      results[index] = result;
     },
+    options.onBatch,
   );
   return results;
 }
 
 /** Validates, tokenises and embeds antibody records. */
-export async function embed(model: IgBertModel, records: readonly AntibodyRecord[], options: EmbedOptions = {}): Promise<EmbeddingResult[]> {
+export async function embed(model: TaskModel, records: readonly AntibodyRecord[], options: EmbedOptions = {}): Promise<EmbeddingResult[]> {
   return embedEncoded(model, model.encode(records), options);
 }

@@ -10,7 +10,7 @@
  * natural log from the full-vocabulary log-softmax; a design's logprob sums, over its masks, the log-probability of
  * the chosen residue in the pass that chose it. Unmasked residues are never changed.
  */
-import type { IgBertModel } from '../model.js';
+import type { TaskModel } from './taskModel.js';
 import { describeLocation, InputError, UsageError } from '../errors.js';
 import { SeededRandom } from '../init/random.js';
 import type { AntibodyRecord, Chain, EncodedAntibody } from '../tokenizer/antibody.js';
@@ -75,7 +75,7 @@ export interface PreparedFill {
 }
 
 /** Applies mask regions and finds every masked residue; a record with none is an InputError. */
-export function prepareFill(model: IgBertModel, encoded: EncodedAntibody, regions: readonly Region[], recordNumber: number): PreparedFill {
+export function prepareFill(model: TaskModel, encoded: EncodedAntibody, regions: readonly Region[], recordNumber: number): PreparedFill {
   const where = recordLocation(encoded, recordNumber);
   let record = encoded;
   if (regions.length > 0) {
@@ -168,7 +168,7 @@ interface DesignState {
   random: SeededRandom;
 }
 
-export async function fillEncoded(model: IgBertModel, prepared: readonly PreparedFill[], options: FillOptions = {}): Promise<FillResult[]> {
+export async function fillEncoded(model: TaskModel, prepared: readonly PreparedFill[], options: FillOptions = {}): Promise<FillResult[]> {
   const resolved = resolveFillOptions(options);
   const allowed = letterIds(model, AMINO_ACIDS + (options.allowNonStandard ? NON_STANDARD_RESIDUES : ''));
   const allowedLogProbs = (row: Float32Array): Float32Array => Float32Array.from(allowed, ({ id }) => row[id] as number);
@@ -199,7 +199,8 @@ export async function fillEncoded(model: IgBertModel, prepared: readonly Prepare
       if (pass === undefined) {
         pass = passes.length;
         passOfKey.set(key, pass);
-        passes.push({ source: { ...(prepared[state.record] as PreparedFill).encoded, inputIds: state.inputIds }, masked: [] });
+        const { encoded, masked } = prepared[state.record] as PreparedFill;
+        passes.push({ source: { ...encoded, inputIds: state.inputIds }, masked: [], reads: masked.map((m) => m.tokenIndex) });
         statesOfPass.push([]);
       }
       (statesOfPass[pass] as DesignState[]).push(state);
@@ -259,7 +260,7 @@ export async function fillEncoded(model: IgBertModel, prepared: readonly Prepare
 }
 
 /** Validates, tokenises and fills antibody records ('*' residues and options.mask regions). */
-export async function fill(model: IgBertModel, records: readonly AntibodyRecord[], options: FillOptions = {}): Promise<FillResult[]> {
+export async function fill(model: TaskModel, records: readonly AntibodyRecord[], options: FillOptions = {}): Promise<FillResult[]> {
   resolveFillOptions(options);
   const regions = typeof options.mask === 'string' ? parseRegions(options.mask, 'mask') : (options.mask ?? []);
   const prepared = model.encode(records).map((encoded, i) => prepareFill(model, encoded, regions, i + 1));

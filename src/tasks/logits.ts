@@ -1,6 +1,6 @@
 /** Masked-LM logits (or log-probabilities) for every token of each record, as BertForMaskedLM returns them. */
-import type { IgBertModel } from '../model.js';
 import type { AntibodyRecord, EncodedAntibody } from '../tokenizer/antibody.js';
+import type { TaskModel } from './taskModel.js';
 
 export interface TokenLogits {
   id: string;
@@ -17,29 +17,25 @@ export interface LogitsOptions {
 }
 
 export async function logitsEncoded(
-  model: IgBertModel,
+  model: TaskModel,
   encoded: readonly EncodedAntibody[],
   options: LogitsOptions = {},
 ): Promise<TokenLogits[]> {
   const V = model.config.vocab_size;
-  const name = options.logProbs ? 'log_probs' : 'logits';
   const results: TokenLogits[] = new Array(encoded.length);
-  await model.forward(encoded, options.logProbs ? { logProbs: true } : { logits: true }, (indices, tensors, paddedLength) => {
-    const data = (tensors[name] as { data: Float32Array }).data;
-    indices.forEach((index, row) => {
-      const record = encoded[index] as EncodedAntibody;
-      const start = row * paddedLength * V;
-      results[index] = {
-        id: record.id,
-        inputIds: record.inputIds,
-        values: data.slice(start, start + record.inputIds.length * V),
-        vocabSize: V,
-      };
-    });
+  const items = encoded.map((record) => {
+    const every = Array.from(record.inputIds, (_, t) => t);
+    return { tokens: record, request: options.logProbs ? { logProbs: every } : { logits: every } };
+  });
+  await model.forward(items, { layer: model.config.num_hidden_layers }, (index, output) => {
+    const record = encoded[index] as EncodedAntibody;
+    const values = options.logProbs ? output.logProbs : output.logits;
+    if (!values) throw new Error('the engine returned no masked-LM output');
+    results[index] = { id: record.id, inputIds: record.inputIds, values, vocabSize: V };
   });
   return results;
 }
 
-export async function maskedLogits(model: IgBertModel, records: readonly AntibodyRecord[], options: LogitsOptions = {}): Promise<TokenLogits[]> {
+export async function maskedLogits(model: TaskModel, records: readonly AntibodyRecord[], options: LogitsOptions = {}): Promise<TokenLogits[]> {
   return logitsEncoded(model, model.encode(records), options);
 }

@@ -9,7 +9,7 @@
  * Mutations are written "H:S30A" (chain H or L, wild-type letter, 1-based position within the chain, mutant letter);
  * a set joins mutations with ",", several sets are separated by ";".
  */
-import type { IgBertModel } from '../model.js';
+import type { TaskModel } from './taskModel.js';
 import { describeLocation, InputError, UsageError, type InputLocation } from '../errors.js';
 import { residueAlphabet, type AntibodyRecord, type Chain, type EncodedAntibody, type RecordLocation } from '../tokenizer/antibody.js';
 import { runItemPasses } from './_masking.js';
@@ -110,7 +110,7 @@ export interface PreparedMutations {
  * chain and position.
  */
 export function prepareMutations(
-  model: IgBertModel,
+  model: TaskModel,
   encoded: EncodedAntibody,
   sets: readonly (readonly Mutation[])[],
   recordNumber: number,
@@ -155,7 +155,7 @@ export function prepareMutations(
 
 /** Scores prepared mutation sets; one result per (record, set), records in input order, sets in their order. */
 export async function mutateEncoded(
-  model: IgBertModel,
+  model: TaskModel,
   prepared: readonly PreparedMutations[],
   method: MutationMethod = 'masked-marginal',
 ): Promise<MutationScore[]> {
@@ -179,7 +179,7 @@ export async function mutateEncoded(
 }
 
 /** Validates, tokenises and scores the mutation sets of each record (its own, else `options.mutations`). */
-export async function mutate(model: IgBertModel, records: readonly MutationRecord[], options: MutateOptions = {}): Promise<MutationScore[]> {
+export async function mutate(model: TaskModel, records: readonly MutationRecord[], options: MutateOptions = {}): Promise<MutationScore[]> {
   const encoded = model.encode(records);
   const prepared = encoded.map((item, i) => {
     const where = recordLocation(item, i + 1);

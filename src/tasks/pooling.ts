@@ -52,16 +52,3 @@ export function poolingRows(record: EncodedAntibody, pooling: Exclude<Pooling, '
     }
   }
 }
-
-/** Mean of the given rows of a row-major [rows, width] block starting at `offset` in `hidden`. */
-export function meanOfRows(hidden: Float32Array, offset: number, width: number, rows: readonly number[]): Float32Array {
-  // Accumulate in float64 so the mean does not depend on summation order beyond float32 rounding of the result.
-  const sum = new Float64Array(width);
-  for (const row of rows) {
-    const base = offset + row * width;
-    for (let j = 0; j < width; j++) sum[j] = (sum[j] as number) + (hidden[base + j] as number);
-  }
-  const out = new Float32Array(width);
-  for (let j = 0; j < width; j++) out[j] = (sum[j] as number) / rows.length;
-  return out;
-}

@@ -4,7 +4,7 @@
  *   masked-marginal  one pass per position with that residue alone masked (the default)
  *   wt-marginal      all positions read from one unmasked pass of the wild type
  */
-import type { IgBertModel } from '../model.js';
+import type { TaskModel } from './taskModel.js';
 import { UsageError } from '../errors.js';
 import type { AntibodyRecord, Chain, EncodedAntibody } from '../tokenizer/antibody.js';
 import { letterIds, runItemPasses } from './_masking.js';
@@ -52,14 +52,14 @@ export function prepareScan(encoded: EncodedAntibody, regions: readonly Region[]
 }
 
 export async function scanEncoded(
-  model: IgBertModel,
+  model: TaskModel,
   prepared: readonly PreparedScan[],
   method: MutationMethod = 'masked-marginal',
 ): Promise<ScanResult[]> {
   checkMutationMethod(method);
   const aminoAcids = letterIds(model, AMINO_ACIDS);
   if (aminoAcids.length !== AMINO_ACIDS.length) {
-    throw new UsageError(`${model.checkpoint.source}: the vocabulary lacks some of the 20 amino acids (${AMINO_ACIDS}); cannot scan.`);
+    throw new UsageError(`${model.source}: the vocabulary lacks some of the 20 amino acids (${AMINO_ACIDS}); cannot scan.`);
   }
   const vocabulary = model.tokenizer.vocabulary;
   const results: ScanResult[] = prepared.map(({ encoded, positions }) => ({
@@ -91,7 +91,7 @@ export async function scanEncoded(
 }
 
 /** Deep mutational scan: every standard amino acid at every position of the regions (default: all residues). */
-export async function scan(model: IgBertModel, records: readonly AntibodyRecord[], options: ScanOptions = {}): Promise<ScanResult[]> {
+export async function scan(model: TaskModel, records: readonly AntibodyRecord[], options: ScanOptions = {}): Promise<ScanResult[]> {
   const regions = typeof options.regions === 'string' ? parseRegions(options.regions) : (options.regions ?? []);
   const prepared = model.encode(records).map((encoded, i) => prepareScan(encoded, regions, i + 1));
   return scanEncoded(model, prepared, options.method);

@@ -6,7 +6,7 @@
  * pll = sum of terms, pllMean = their mean, perplexity = exp(-pllMean). Terms run over residues, heavy then light;
  * [CLS], the [SEP] between the chains and the final [SEP] are not scored.
  */
-import type { IgBertModel } from '../model.js';
+import type { TaskModel } from './taskModel.js';
 import { UsageError } from '../errors.js';
 import type { AntibodyRecord, EncodedAntibody } from '../tokenizer/antibody.js';
 import { runItemPasses } from './_masking.js';
@@ -46,7 +46,7 @@ export function checkScorable(encoded: EncodedAntibody, recordNumber: number): v
 }
 
 /** Per-residue log-probability terms of each record (heavy then light), by the chosen method. */
-export async function residueTerms(model: IgBertModel, encoded: readonly EncodedAntibody[], method: ScoreMethod): Promise<Float32Array[]> {
+export async function residueTerms(model: TaskModel, encoded: readonly EncodedAntibody[], method: ScoreMethod): Promise<Float32Array[]> {
   if (!SCORE_METHODS.includes(method)) {
     throw new UsageError(`score method must be one of ${SCORE_METHODS.join(', ')}; got ${JSON.stringify(method)}.`);
   }
@@ -63,7 +63,7 @@ export async function residueTerms(model: IgBertModel, encoded: readonly Encoded
 
 /** Scores already-encoded records (without '*'); results in input order. */
 export async function scoreEncoded(
-  model: IgBertModel,
+  model: TaskModel,
   encoded: readonly EncodedAntibody[],
   options: ScoreOptions = {},
   firstRecordNumber = 1,
@@ -100,6 +100,6 @@ export async function scoreEncoded(
 }
 
 /** Validates, tokenises and scores antibody records. */
-export async function score(model: IgBertModel, records: readonly AntibodyRecord[], options: ScoreOptions = {}): Promise<ScoreResult[]> {
+export async function score(model: TaskModel, records: readonly AntibodyRecord[], options: ScoreOptions = {}): Promise<ScoreResult[]> {
   return scoreEncoded(model, model.encode(records), options);
 }

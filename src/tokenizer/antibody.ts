@@ -49,15 +49,6 @@ export interface EncodedAntibody {
   maskedTokenPositions: number[];
 }
 
-/** Row-major [batchSize, sequenceLength] model inputs, right-padded. */
-export interface PaddedBatch {
-  inputIds: Int32Array;
-  attentionMask: Int32Array;
-  tokenTypeIds: Int32Array;
-  batchSize: number;
-  sequenceLength: number;
-}
-
 /** The character that stands for a masked residue in a chain. */
 export const MASK_CHARACTER = '*';
 /** IgBert's (and ProtBert's) residue tokens: the 20 standard amino acids plus X U B Z O. */
@@ -218,20 +209,4 @@ export function encodeAntibody(
     lightStart,
     maskedTokenPositions,
   };
-}
-
-/** Stacks encoded records into [batchSize, sequenceLength] arrays, right-padded with `padId` (attention 0). */
-export function padBatch(encoded: readonly EncodedAntibody[], padId: number): PaddedBatch {
-  const batchSize = encoded.length;
-  const sequenceLength = encoded.reduce((longest, item) => Math.max(longest, item.inputIds.length), 0);
-  const inputIds = new Int32Array(batchSize * sequenceLength).fill(padId);
-  const attentionMask = new Int32Array(batchSize * sequenceLength);
-  const tokenTypeIds = new Int32Array(batchSize * sequenceLength);
-  encoded.forEach((item, row) => {
-    const offset = row * sequenceLength;
-    inputIds.set(item.inputIds, offset);
-    attentionMask.fill(1, offset, offset + item.inputIds.length);
-    tokenTypeIds.set(item.tokenTypeIds, offset);
-  });
-  return { inputIds, attentionMask, tokenTypeIds, batchSize, sequenceLength };
 }

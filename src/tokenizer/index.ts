@@ -14,7 +14,6 @@ export {
   encodeAntibody,
   modelCardText,
   normalizeChain,
-  padBatch,
   residueAlphabet,
 } from './antibody.js';
-export type { AntibodyRecord, Chain, EncodedAntibody, PaddedBatch, RecordLocation } from './antibody.js';
+export type { AntibodyRecord, Chain, EncodedAntibody, RecordLocation } from './antibody.js';

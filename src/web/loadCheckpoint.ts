@@ -1,21 +1,24 @@
 /**
- * Loading a checkpoint in the browser into one weights blob plus its layout (src/weights/conversion.ts), from
+ * Loading a checkpoint in the browser into one weights blob plus its layout (src/runtime/ort/conversion.ts), from
  *   1. the browser cache (a converted model kept by an earlier visit: no download, no conversion), else
  *   2. model.safetensors (or its shards): downloaded, then converted to fp16/int8 here with the same code as Node
  *      (fp32 from a single F32 file is used as it is: the file is the blob), else
  *   3. an `igbert convert` folder: onnx/<name>.onnx read for its layout, onnx/<name>.onnx_data is the blob.
  * The blob goes to ONNX Runtime as external data; graphs are built by the same TypeScript as on Node.
  */
+import { bertFromStore } from '../bert/fromStore.js';
+import type { Bert } from '../bert/modeling.js';
 import { parseBertConfig } from '../config.js';
 import { CheckpointError } from '../errors.js';
-import type { CheckpointBinding } from '../model.js';
+import type { Checkpoint } from '../model.js';
+import { CONVERSION_VERSION, ONNX_FILE_NAMES, convertStep, planConversion, weightSourceFromMeta, type Meta, type WeightDType } from '../runtime/ort/conversion.js';
+import { onnxWeightLayout, type TensorDescription } from '../runtime/ort/onnxWeights.js';
+import type { WeightSource } from '../runtime/ort/weightSource.js';
 import { BertTokenizer } from '../tokenizer/bertTokenizer.js';
-import { CONVERSION_VERSION, ONNX_FILE_NAMES, convertStep, planConversion, weightSourceFromMeta, type Meta, type WeightDType } from '../weights/conversion.js';
 import { decodeToFloat32, parseSafetensorsHeader, safetensorsHeaderLength, type SafetensorsFile, type TensorInfo } from '../weights/safetensors.js';
 import { WeightStore } from '../weights/weightStore.js';
 import { readCachedModel, writeCachedModel } from './modelCache.js';
 import type { ModelFiles } from './modelFiles.js';
-import { onnxWeightLayout, type TensorDescription } from './onnxWeights.js';
 
 /** The name the weights blob has in every graph's external-data locations. */
 export const WEIGHTS_BLOB = 'weights.bin';
@@ -44,7 +47,12 @@ interface Manifest {
 }
 
 export interface WebCheckpoint {
-  binding: CheckpointBinding;
+  checkpoint: Checkpoint;
+  /** The network, and its weights bound for ONNX graphs (names in the blob). */
+  bert: Bert;
+  weightSource: WeightSource;
+  dtype: WeightDType;
+  /** The weights blob ONNX Runtime reads as external data. */
   weights: Uint8Array;
   /** How the weights were obtained, in words (cache hit, download and conversion, what was kept). */
   notes: string[];
@@ -89,10 +97,10 @@ export async function loadWebCheckpoint(files: ModelFiles, settings: WebLoadSett
       notes.push(refused ? `not cached: ${refused}` : `cached in this browser (${MB(weights.byteLength)}); the next visit skips the download`);
     }
   }
-  return { binding: await bind(files.description, manifest, settings.dtype), weights, notes };
+  return { ...(await bind(files.description, manifest)), dtype: settings.dtype, weights, notes };
 }
 
-async function bind(source: string, manifest: Manifest, dtype: WeightDType): Promise<CheckpointBinding> {
+async function bind(source: string, manifest: Manifest): Promise<Pick<WebCheckpoint, 'checkpoint' | 'bert' | 'weightSource'>> {
   const configText = manifest.texts['config.json'];
   if (configText === undefined) throw new CheckpointError(`${source} has no config.json; a Hugging Face checkpoint folder needs one.`);
   const config = parseBertConfig(configText, `config.json of ${source}`);
@@ -109,13 +117,9 @@ async function bind(source: string, manifest: Manifest, dtype: WeightDType): Pro
   }));
   const store = WeightStore.fromTensors(infos, config);
   return {
-    source,
-    config,
-    tokenizer,
-    weights: weightSourceFromMeta(manifest.meta, store, WEIGHTS_BLOB, source),
-    hasPooler: store.hasPooler,
-    hasMlmHead: store.hasMlmHead,
-    dtype,
+    checkpoint: { source, config, tokenizer, hasPooler: store.hasPooler, hasMlmHead: store.hasMlmHead },
+    bert: bertFromStore(config, store),
+    weightSource: weightSourceFromMeta(manifest.meta, store, WEIGHTS_BLOB, source),
   };
 }
 

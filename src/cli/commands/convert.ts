@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { addHubOptions, hubOptionsFrom, type HubCliOptions } from '../../hub/cliOptions.js';
 import { convertCheckpoint, ONNX_FILE_NAMES } from '../../node/convertModel.js';
-import { WEIGHT_DTYPES, type WeightDType } from '../../node/convertWeights.js';
+import { WEIGHT_DTYPES, type WeightDType } from '../../runtime/ort/conversion.js';
 import { parseChoice } from '../options.js';
 
 interface ConvertCliOptions extends HubCliOptions {

@@ -3,20 +3,21 @@ import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { addHubOptions, hubOptionsFrom, type HubCliOptions } from '../../hub/cliOptions.js';
-import { WEIGHT_DTYPES, type WeightDType } from '../../node/convertWeights.js';
 import { loadModel } from '../../node/loadModel.js';
-import { DEVICES, type Device } from '../../runtime/ortNode.js';
+import type { DevicePreference } from '../../runtime/candidates.js';
+import { describeEngine, PRECISIONS, type Precision } from '../../runtime/engine.js';
 import { IgBertServer } from '../../server/igbertServer.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../../server/limits.js';
 import { EXIT } from '../exitCodes.js';
+import { DEVICE_HELP, DTYPE_HELP, NODE_DEVICES } from '../commonOptions.js';
 import { parseChoice, parseInteger } from '../options.js';
 
 interface ServeCliOptions extends HubCliOptions {
   model: string;
   host: string;
   port: number;
-  dtype: WeightDType;
-  device: Device;
+  dtype?: Precision;
+  device?: DevicePreference;
   threads?: number;
   maxBatchTokens?: number;
   maxItems?: number;
@@ -65,8 +66,8 @@ export function registerServe(program: Command): void {
     .requiredOption('--model <dir|org/name>', 'checkpoint folder or Hugging Face Hub id (chosen here only: no request can name a model or a path)')
     .option('--host <address>', 'address to listen on; 0.0.0.0 exposes the server to the network (use auth and a TLS proxy)', '127.0.0.1')
     .option('--port <n>', 'port (0 = any free port; the chosen one is printed)', parseInteger('--port', { min: 0, max: 65535 }), 8080)
-    .option('--dtype <dtype>', 'fp32 (exact) | fp16 | int8 (about 3x faster on CPU)', parseChoice('--dtype', WEIGHT_DTYPES), 'fp32')
-    .option('--device <name>', `${DEVICES.join(' | ')} (webgpu falls back to cpu with one line)`, parseChoice('--device', DEVICES), 'cpu')
+    .option('--device <device>', DEVICE_HELP, parseChoice('--device', NODE_DEVICES))
+    .option('--dtype <dtype>', DTYPE_HELP, parseChoice('--dtype', PRECISIONS))
     .option('--threads <n>', 'CPU threads for ONNX Runtime (default: all cores)', parseInteger('--threads', { min: 1 }))
     .option('--max-batch-tokens <n>', 'token budget per batch and per dispatch, padding included (default 8192)', parseInteger('--max-batch-tokens', { min: 1 }))
     .option(...limitOption('--max-items', 'maxItems', 'items per request; more is 413'))
@@ -105,8 +106,8 @@ async function runServe(options: ServeCliOptions): Promise<number> {
   }
   const log = (line: string): void => void process.stderr.write(`igbert: ${line}\n`);
   const loading = loadModel(options.model, {
-    dtype: options.dtype,
-    device: options.device,
+    ...(options.dtype ? { dtype: options.dtype } : {}),
+    ...(options.device ? { device: options.device } : {}),
     hub: hubOptionsFrom(options),
     ...(options.threads ? { threads: options.threads } : {}),
     ...(options.maxBatchTokens ? { batching: { maxBatchTokens: options.maxBatchTokens } } : {}),
@@ -145,7 +146,7 @@ async function runServe(options: ServeCliOptions): Promise<number> {
   }
   if (loaded === 'ready') {
     const model = await loading;
-    log(`ready: ${model.checkpoint.source} (${model.checkpoint.dtype}, ${model.runtime})`);
+    log(`ready: ${model.checkpoint.source} on ${describeEngine(model.engineInfo)}`);
     log(`stopping after ${await stopped}: finishing requests in flight`);
     await server.close();
     await model.dispose();

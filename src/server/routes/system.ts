@@ -1,4 +1,5 @@
 /** GET routes about the server itself: health, info, metrics and the API documentation. */
+import { DEVICES, PRECISIONS } from '../../runtime/engine.js';
 import type { JsonSchema } from '../jsonSchema.js';
 import type { Route } from '../route.js';
 
@@ -24,9 +25,10 @@ const INFO_SCHEMA: JsonSchema = {
       properties: {
         id: { type: 'string', description: 'Hub id, else the checkpoint folder name.' },
         revision: { type: ['string', 'null'], description: 'Hub commit of the snapshot; null for a local folder.' },
-        dtype: { type: 'string', enum: ['fp32', 'fp16', 'int8'] },
-        device: { type: 'string', description: 'The device sessions run on (after any fallback).' },
-        runtime: string,
+        dtype: { type: 'string', enum: [...PRECISIONS], description: 'The precision the engine runs at.' },
+        device: { type: 'string', enum: [...DEVICES], description: 'The device the engine runs on (after any fallback).' },
+        device_name: { type: ['string', 'null'], description: 'The hardware in words (GPU name, CPU threads), when known.' },
+        runtime: { type: 'string', description: 'The engine and its version (ONNX Runtime, igbert-cuda with CUDA and cuBLASLt versions).' },
         hidden_size: integer,
         num_hidden_layers: integer,
         vocab_size: integer,

@@ -1,5 +1,7 @@
 /**
- * fp16 and int8 variants of a checkpoint, converted once and cached on disk (keyed by the checkpoint's weight files
+ * The ONNX engine's weights on Node. fp32: ONNX Runtime reads the float32 tensors as external data straight from the
+ * safetensors files (one copy of the weights, memory-mapped by the runtime; F16/BF16 tensors converted once in
+ * memory). fp16 and int8: variants of a checkpoint, converted once and cached on disk (keyed by the checkpoint's weight files
  * and the options), so a second load is as cheap as loading fp32: ONNX Runtime reads the converted weights as
  * external data from the cache folder. Tensors are converted and written one at a time (flat memory).
  *
@@ -7,25 +9,67 @@
  * offset, length). meta.json is written last, atomically: an entry without it is incomplete and rebuilt.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
-import type { BertConfig } from '../config.js';
-import type { WeightSource } from '../graph/bert.js';
-import { readTensor } from '../weights/checkpointFiles.js';
-import {
-  CONVERSION_VERSION,
-  convertStep,
-  planConversion,
-  weightSourceFromMeta,
-  type Meta,
-  type WeightDType,
-} from '../weights/conversion.js';
-import type { SafetensorsFile } from '../weights/safetensors.js';
-import type { WeightStore } from '../weights/weightStore.js';
+import { basename, dirname, join } from 'node:path';
+import type { BertConfig } from '../../config.js';
+import { CheckpointError } from '../../errors.js';
+import { readTensor } from '../../weights/checkpointFiles.js';
+import type { SafetensorsFile, TensorInfo } from '../../weights/safetensors.js';
+import type { WeightStore } from '../../weights/weightStore.js';
+import { CONVERSION_VERSION, convertStep, planConversion, weightSourceFromMeta, type Meta, type WeightDType } from './conversion.js';
+import type { BoundTensor, WeightSource } from './weightSource.js';
 
-// The layout itself is isomorphic (the browser caches the same blob): src/weights/conversion.ts.
-export { WEIGHT_DTYPES, weightSourceFromMeta, type Meta, type WeightDType } from '../weights/conversion.js';
+/** What a session needs to find the weights: the WeightSource and the folder its external data is relative to. */
+export interface NodeWeights {
+  weights: WeightSource;
+  externalDataFolder?: string;
+}
+
+/** Binds a checkpoint's weights for ONNX graphs at `dtype` (fp16/int8: converted once, cached). */
+export async function bindNodeWeights(
+  config: BertConfig,
+  store: WeightStore,
+  files: readonly SafetensorsFile[],
+  dtype: WeightDType,
+  onProgress?: (message: string) => void,
+): Promise<NodeWeights> {
+  if (dtype !== 'fp32') {
+    const converted = await convertedWeights(config, store, files, dtype, onProgress);
+    return { weights: converted.weights, externalDataFolder: converted.folder };
+  }
+  // ORT resolves external data against one folder: use the real folder of the weight files when they share one
+  // (a plain folder, or a Hugging Face cache snapshot whose files all link into blobs/).
+  const realFiles = new Map<string, string>();
+  for (const file of files) realFiles.set(file.file, await realpath(file.file));
+  const folders = new Set([...realFiles.values()].map((f) => dirname(f)));
+  const externalDataFolder = folders.size === 1 ? ([...folders][0] as string) : undefined;
+
+  // Tensors ORT cannot read in place (F16/BF16, or files spread over folders) are converted once, here.
+  const inMemory = new Map<string, Uint8Array>();
+  for (const info of store.allTensors()) {
+    if (info.dtype === 'F32' && externalDataFolder) continue;
+    if (info.dtype !== 'F32' && info.dtype !== 'F16' && info.dtype !== 'BF16') continue;
+    const values = await readTensor(info);
+    inMemory.set(info.name, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  }
+
+  const weights: WeightSource = {
+    resolve(path, shape): BoundTensor {
+      const info: TensorInfo = store.get(path, [...shape]);
+      const raw = inMemory.get(info.name);
+      if (raw) return { name: info.name, raw };
+      if (info.dtype !== 'F32') {
+        throw new CheckpointError(`tensor ${info.name} in ${info.file} has dtype ${info.dtype}; weights must be F32, F16 or BF16.`);
+      }
+      return {
+        name: info.name,
+        external: { location: basename(realFiles.get(info.file) as string), offset: info.absoluteOffset, length: info.byteLength },
+      };
+    },
+  };
+  return { weights, ...(externalDataFolder ? { externalDataFolder } : {}) };
+}
 
 const CACHE_WEIGHTS_FILE = 'weights.bin';
 
@@ -46,7 +90,7 @@ async function cacheKey(files: readonly SafetensorsFile[], dtype: WeightDType): 
 }
 
 /** Converts (or finds in the cache) the weights as `dtype`; returns a WeightSource reading from the cache folder. */
-export async function convertedWeights(
+async function convertedWeights(
   config: BertConfig,
   store: WeightStore,
   files: readonly SafetensorsFile[],

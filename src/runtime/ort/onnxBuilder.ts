@@ -1,6 +1,6 @@
 /**
  * A small builder for ONNX ModelProto: named values, nodes, initializers (inline or external), serialised with the
- * maintained protobuf definitions of the onnx-proto package. It knows nothing about BERT; src/graph/bert.ts does.
+ * maintained protobuf definitions of the onnx-proto package. It knows nothing about BERT; src/runtime/ort/onnxOps.ts does.
  */
 import onnxProto from 'onnx-proto';
 

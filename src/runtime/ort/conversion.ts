@@ -1,17 +1,18 @@
 /**
- * The converted-weights layout shared by Node (src/node/convertWeights.ts: a file on disk) and the browser
- * (src/web/: one ArrayBuffer in the Cache API): which tensors a full graph needs, converted to fp32, fp16 or int8,
+ * The converted-weights layout of the ONNX engine, shared by Node (src/runtime/ort/nodeWeights.ts: a file on disk)
+ * and the browser (src/web/: one ArrayBuffer in the Cache API): which tensors a full graph needs, converted to fp32, fp16 or int8,
  * placed 64-byte aligned in one blob, with a Meta (name → element type, offset, length). Planning is pure (sizes
  * follow from shapes), so a writer can allocate or seek before converting; each step converts one tensor.
  * Isomorphic: no Node imports.
  */
-import type { BertConfig } from '../config.js';
-import { FileError } from '../errors.js';
-import { buildBertGraph, type BoundTensor, type QuantizedLinearTensors, type WeightSource } from '../graph/bert.js';
-import { TensorType, type TensorTypeCode } from '../graph/onnxBuilder.js';
+import { bertFromStore } from '../../bert/fromStore.js';
+import type { BertConfig } from '../../config.js';
+import { FileError } from '../../errors.js';
+import type { TensorInfo } from '../../weights/safetensors.js';
+import type { WeightStore } from '../../weights/weightStore.js';
+import { TensorType, type TensorTypeCode } from './onnxBuilder.js';
 import { float32ArrayToFloat16, quantizationResidual, quantizeLinearWeight, type QuantizedLinear } from './quantize.js';
-import type { TensorInfo } from './safetensors.js';
-import type { WeightStore } from './weightStore.js';
+import type { BoundTensor, QuantizedLinearTensors, WeightSource } from './weightSource.js';
 
 export const WEIGHT_DTYPES = ['fp32', 'fp16', 'int8'] as const;
 export type WeightDType = (typeof WEIGHT_DTYPES)[number];
@@ -77,28 +78,24 @@ function fusedLayout(
   return { infos, residual, name: blocks.join('+') };
 }
 
-/** The tensors a full graph (every layer, MLM head and pooler when present) asks for, in graph order. */
+/**
+ * The tensors a full graph (every layer, MLM head and pooler when present) reads, in forward order: every parameter
+ * of the description, except that for int8 the encoder Linears' weights are read as the groups they are applied in
+ * (one quantised tensor per group) — their biases stay float.
+ */
 function plannedRequests(config: BertConfig, store: WeightStore, dtype: WeightDType): Request[] {
+  const bert = bertFromStore(config, store);
+  const groups = dtype === 'int8' ? bert.encoderLinearGroups() : [];
+  const quantizedWeights = new Map(groups.flatMap((group) => group.map((dense) => [dense.weight.name, group] as const)));
   const requests: Request[] = [];
-  const dummy = (name: string): BoundTensor => ({ name, raw: new Uint8Array(0) });
-  const recorder: WeightSource = {
-    decoderWeightPath: store.decoderWeightPath,
-    decoderBiasPath: store.decoderBiasPath,
-    resolve(path, shape) {
-      requests.push({ kind: 'float', path, shape });
-      return dummy(path);
-    },
-    ...(dtype === 'int8'
-      ? {
-          resolveQuantized(prefixes: string[], inFeatures: number, outFeatures: number): QuantizedLinearTensors {
-            requests.push({ kind: 'int8', prefixes, inFeatures, outFeatures });
-            const name = prefixes.join('+');
-            return { weight: dummy(`${name}.int8`), scale: dummy(`${name}.scale`), residual: prefixes.map(hasResidualInt8) };
-          },
-        }
-      : {}),
-  };
-  buildBertGraph(config, recorder, { logits: store.hasMlmHead, pooler: store.hasPooler, hiddenStateLayer: 0 });
+  for (const param of bert.params()) {
+    const group = quantizedWeights.get(param.name);
+    if (!group) requests.push({ kind: 'float', path: param.name, shape: [...param.shape] });
+    else if (group[0]?.weight.name === param.name) {
+      const { inFeatures, outFeatures } = group[0];
+      requests.push({ kind: 'int8', prefixes: group.map((dense) => dense.prefix), inFeatures, outFeatures });
+    }
+  }
   return requests;
 }
 
@@ -177,12 +174,12 @@ export function weightSourceFromMeta(meta: Meta, store: WeightStore, fileName: s
     return { name, elemType: found.elemType as TensorTypeCode, external: { location: fileName, offset: found.offset, length: found.length } };
   };
   return {
-    decoderWeightPath: store.decoderWeightPath,
-    decoderBiasPath: store.decoderBiasPath,
-    resolve: (path, shape) => entry(store.get(path, shape).name),
+    resolve: (path, shape) => entry(store.get(path, [...shape]).name),
     ...(meta.dtype === 'int8'
       ? {
-          resolveQuantized: (prefixes: string[], inFeatures: number, outFeatures: number): QuantizedLinearTensors => {
+          // Only the encoder's Linears are quantised (plannedRequests); the pooler and the MLM head stay float.
+          resolveQuantized: (prefixes: string[], inFeatures: number, outFeatures: number): QuantizedLinearTensors | undefined => {
+            if (!prefixes.every((prefix) => prefix.startsWith('encoder.'))) return undefined;
             const { name, residual } = fusedLayout(store, prefixes, inFeatures, outFeatures);
             return { weight: entry(`${name}.int8`), scale: entry(`${name}.scale`), residual };
           },

@@ -1,14 +1,14 @@
 /**
  * A pre-converted model (`igbert convert` output: onnx/<name>.onnx + .onnx_data) read as a weight container: the
  * .onnx file's initializers say where each converted tensor lies in the .onnx_data blob, which is exactly the Meta
- * layout of src/weights/conversion.ts. igbert then builds its own graphs over those weights (the attention kind
+ * layout of src/runtime/ort/conversion.ts. igbert then builds its own graphs over those weights (the attention kind
  * the device needs, the outputs a task needs), so a converted folder serves every task as a checkpoint does.
  */
 import onnxProto from 'onnx-proto';
-import { CheckpointError } from '../errors.js';
-import { TensorType } from '../graph/onnxBuilder.js';
-import { CONVERSION_VERSION, type Meta, type WeightDType } from '../weights/conversion.js';
-import type { SafetensorsDType } from '../weights/safetensors.js';
+import { CheckpointError } from '../../errors.js';
+import { TensorType } from './onnxBuilder.js';
+import { CONVERSION_VERSION, type Meta, type WeightDType } from './conversion.js';
+import type { SafetensorsDType } from '../../weights/safetensors.js';
 
 const { onnx } = onnxProto;
 

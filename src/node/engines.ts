@@ -1,0 +1,125 @@
+/**
+ * Node's engine candidates, in the order src/runtime/candidates.ts tries them: the native CUDA engine, ONNX
+ * Runtime's WebGPU execution provider, ONNX Runtime on the CPU. Each reads the checkpoint's weights its own way.
+ */
+import { access } from 'node:fs/promises';
+import { bertFromStore } from '../bert/fromStore.js';
+import type { Param } from '../bert/ops.js';
+import { CheckpointError } from '../errors.js';
+import type { Checkpoint } from '../model.js';
+import { cudaCandidate } from '../runtime/cuda/candidate.js';
+import type { TensorData } from '../runtime/cuda/cudaEngine.js';
+import { readTensorBytes } from '../weights/checkpointFiles.js';
+import type { EngineCandidate } from '../runtime/candidates.js';
+import type { Device, Engine, Precision } from '../runtime/engine.js';
+import { bindNodeWeights } from '../runtime/ort/nodeWeights.js';
+import { OrtNodeSessionFactory, type OrtNodeDevice } from '../runtime/ort/nodeSessions.js';
+import { OrtEngine, type OrtEngineOptions } from '../runtime/ort/ortEngine.js';
+import { WEIGHT_DTYPES, type WeightDType } from '../runtime/ort/conversion.js';
+import type { SafetensorsFile } from '../weights/safetensors.js';
+import type { WeightStore } from '../weights/weightStore.js';
+
+/** A checkpoint opened on Node: the engine-neutral part and the files its weights are read from. */
+export interface OpenedCheckpoint {
+  /** The local folder (a Hub id resolves to its cache snapshot). */
+  dir: string;
+  files: SafetensorsFile[];
+  store: WeightStore;
+  checkpoint: Checkpoint;
+}
+
+export interface NodeEngineOptions {
+  /** Precision; default: the engine's own (fp32 on ONNX Runtime, bf16 on CUDA). */
+  dtype?: Precision;
+  /** CPU threads for ONNX Runtime (default: all cores). */
+  threads?: number;
+  /** ONNX Runtime engine settings: attention variant, padded or packed batches. */
+  ort?: Omit<OrtEngineOptions, 'threads'>;
+  /** The CUDA engine's GPU (index among the visible ones; default 0). */
+  gpu?: number;
+}
+
+/** Whether this machine shows any GPU device node (Linux DRM render nodes or NVIDIA's devices). */
+export async function hasGpuDevice(): Promise<boolean> {
+  for (const path of ['/dev/dri/renderD128', '/dev/nvidia0', '/dev/nvidiactl']) {
+    try {
+      await access(path);
+      return true;
+    } catch {
+      // not this one
+    }
+  }
+  return false;
+}
+
+function ortCandidate(
+  device: OrtNodeDevice,
+  opened: OpenedCheckpoint,
+  options: NodeEngineOptions,
+  log: (line: string) => void,
+): EngineCandidate {
+  const precision = options.dtype ?? 'fp32';
+  return {
+    device,
+    async check() {
+      if (!(WEIGHT_DTYPES as readonly string[]).includes(precision)) {
+        return { reason: `ONNX Runtime runs ${WEIGHT_DTYPES.join(', ')}, not ${precision}` };
+      }
+      if (device === 'webgpu' && !(await hasGpuDevice())) return { reason: 'this machine shows no GPU device', absent: true };
+      return undefined;
+    },
+    async start(): Promise<Engine> {
+      const { config } = opened.checkpoint;
+      const bound = await bindNodeWeights(config, opened.store, opened.files, precision as WeightDType, log);
+      const engine = new OrtEngine(
+        { bert: bertFromStore(config, opened.store), source: opened.dir, precision, ...bound },
+        new OrtNodeSessionFactory(device, options.threads),
+        { ...options.ort, ...(options.threads ? { threads: options.threads } : {}) },
+      );
+      // WebGPU fails at session creation when no adapter can be had: find out now, while another device can step in.
+      if (device === 'webgpu') {
+        try {
+          await engine.prepare({ hiddenStateLayer: config.num_hidden_layers, logProbs: false, logits: false, pooler: false });
+        } catch (error) {
+          await engine.dispose();
+          throw error;
+        }
+      }
+      return engine;
+    },
+  };
+}
+
+/** A checkpoint tensor's values as stored, for engines that convert on the device. */
+async function storedTensor(opened: OpenedCheckpoint, param: Param): Promise<TensorData> {
+  const info = opened.store.get(param.name, [...param.shape]);
+  const bytes = await readTensorBytes(info);
+  const { buffer, byteOffset, byteLength } = bytes;
+  switch (info.dtype) {
+    case 'F32':
+      return { data: new Float32Array(buffer, byteOffset, byteLength / 4), type: 'f32' };
+    case 'F16':
+      return { data: new Uint16Array(buffer, byteOffset, byteLength / 2), type: 'f16' };
+    case 'BF16':
+      return { data: new Uint16Array(buffer, byteOffset, byteLength / 2), type: 'bf16' };
+    default:
+      throw new CheckpointError(`tensor ${info.name} in ${info.file} has dtype ${info.dtype}; weights must be F32, F16 or BF16.`);
+  }
+}
+
+/** Every engine Node has, by device. */
+export function nodeCandidates(
+  opened: OpenedCheckpoint,
+  options: NodeEngineOptions,
+  log: (line: string) => void,
+): Partial<Record<Device, EngineCandidate>> {
+  const bert = bertFromStore(opened.checkpoint.config, opened.store);
+  return {
+    cuda: cudaCandidate(bert, (param) => storedTensor(opened, param), {
+      ...(options.dtype ? { precision: options.dtype } : {}),
+      ...(options.gpu !== undefined ? { gpu: options.gpu } : {}),
+    }),
+    webgpu: ortCandidate('webgpu', opened, options, log),
+    cpu: ortCandidate('cpu', opened, options, log),
+  };
+}
