@@ -5,18 +5,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
-import { IgBert, InputError, UsageError, type FillResult } from '../src/index.js';
+import { IgBert, InputError, type IgBertModel, UsageError, type FillResult } from '../src/index.js';
+import { ENGINES_UNDER_TEST } from './support/engines.js';
 import { assertAbsClose, CHECKPOINTS, SCORE_CHECKPOINTS, scoresReference } from './helpers.js';
 
 const STANDARD = 'ACDEFGHIKLMNPQRSTVWY';
 
-for (const name of SCORE_CHECKPOINTS) {
-  describe(`fill against transformers: ${name}`, () => {
+for (const name of SCORE_CHECKPOINTS) for (const { label, load } of ENGINES_UNDER_TEST) {
+  describe(`fill against transformers: ${name}, ${label}`, () => {
     const reference = scoresReference(name);
     const records = reference.fills.map(({ id, heavy, light }) => ({ id, heavy, light }));
-    let model: IgBert;
+    let model: IgBertModel;
     before(async () => {
-      model = await IgBert.load(join(CHECKPOINTS, name));
+      model = await load(join(CHECKPOINTS, name));
     });
     after(async () => model.dispose());
 

@@ -5,18 +5,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
-import { AMINO_ACIDS, IgBert, InputError, parseMutationSets, parseRegions, UsageError } from '../src/index.js';
+import { AMINO_ACIDS, IgBert, InputError, type IgBertModel, parseMutationSets, parseRegions, UsageError } from '../src/index.js';
+import { ENGINES_UNDER_TEST } from './support/engines.js';
 import { assertAbsClose, CHECKPOINTS, SCORE_CHECKPOINTS, scoresReference } from './helpers.js';
 
 const byId = (name: string) => new Map(scoresReference(name).records.map((r) => [r.id, r]));
 
-for (const name of SCORE_CHECKPOINTS) {
-  describe(`mutate and scan against transformers: ${name}`, () => {
+for (const name of SCORE_CHECKPOINTS) for (const { label, load } of ENGINES_UNDER_TEST) {
+  describe(`mutate and scan against transformers: ${name}, ${label}`, () => {
     const reference = scoresReference(name);
     const records = byId(name);
-    let model: IgBert;
+    let model: IgBertModel;
     before(async () => {
-      model = await IgBert.load(join(CHECKPOINTS, name));
+      model = await load(join(CHECKPOINTS, name));
     });
     after(async () => model.dispose());
 

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
-import { IgBert } from '../src/index.js';
+import { IgBert, type IgBertModel } from '../src/index.js';
+import { loadWithProgramInterpreter } from './support/programInterpreter.js';
 
 import type { Pooling } from '../src/tasks/pooling.js';
 import { assertClose, CHECKPOINTS, FIXTURES, flat, readJson } from './helpers.js';
@@ -26,21 +27,30 @@ interface Reference {
   records: ReferenceRecord[];
 }
 
-// The ONNX engine through the engine seam in both batch layouts: padded (fused or spelled-out attention) and packed.
-const ENGINES = [
-  { attention: 'multihead', layout: 'padded' },
-  { attention: 'standard', layout: 'padded' },
-  { attention: 'standard', layout: 'packed' },
-] as const;
+/**
+ * Every engine through the seam: the ONNX engine in both batch layouts (padded with fused or spelled-out attention,
+ * and packed), and the CUDA engine's TypeScript half — its recorded programs run by a float64 CPU interpreter of the
+ * program format (test/support/programInterpreter.ts; the kernels themselves are tested on a GPU: npm run test:cuda).
+ */
+const ENGINES: { label: string; load: (dir: string) => Promise<IgBertModel> }[] = [
+  ...(['multihead', 'standard'] as const).map((attention) => ({
+    label: `ONNX Runtime, ${attention} attention, padded batches`,
+    load: (dir: string) => IgBert.load(dir, { batching: { maxBatchTokens: 4096 }, device: 'cpu', ort: { attention, layout: 'padded' } }),
+  })),
+  {
+    label: 'ONNX Runtime, packed batches',
+    load: (dir: string) => IgBert.load(dir, { batching: { maxBatchTokens: 4096 }, device: 'cpu', ort: { layout: 'packed' } }),
+  },
+  { label: 'CUDA engine program, CPU interpreter', load: (dir: string) => loadWithProgramInterpreter(dir, 256) },
+];
 
-for (const name of ['mlm-h64', 'model-pooler', 'mlm-legacy']) for (const { attention, layout } of ENGINES) {
-  describe(`parity with transformers: ${name}, ${attention} attention, ${layout} batches`, () => {
+for (const name of ['mlm-h64', 'model-pooler', 'mlm-legacy']) for (const { label, load } of ENGINES) {
+  describe(`parity with transformers: ${name}, ${label}`, () => {
     const reference = readJson<Reference>(join(FIXTURES, 'reference', `${name}.json`));
     const records = reference.records.map(({ id, heavy, light }) => ({ id, heavy, light }));
-    let model: IgBert;
+    let model: IgBertModel;
     before(async () => {
-      model = await IgBert.load(join(CHECKPOINTS, name), { batching: { maxBatchTokens: 4096 }, device: 'cpu', ort: { attention, layout } });
-      assert.equal(model.engineInfo.layout, layout);
+      model = await load(join(CHECKPOINTS, name));
     });
     after(async () => model.dispose());
 

@@ -30,17 +30,3 @@ export function packBatch(items: readonly ForwardItem[], options: ForwardOptions
   });
   return { inputIds, tokenTypeIds, lengths, offsets, requests: items.map((item) => item.request), options };
 }
-
-/** The first `count` sequences, or the rest: for splitting a batch that did not fit in memory. */
-export function sliceBatch(batch: PackedBatch, start: number, end: number): PackedBatch {
-  const from = batch.offsets[start] as number;
-  const to = batch.offsets[end] as number;
-  return {
-    inputIds: batch.inputIds.subarray(from, to),
-    tokenTypeIds: batch.tokenTypeIds.subarray(from, to),
-    lengths: batch.lengths.subarray(start, end),
-    offsets: batch.offsets.slice(start, end + 1).map((o) => o - from),
-    requests: batch.requests.slice(start, end),
-    options: batch.options,
-  };
-}

@@ -91,7 +91,7 @@ function ortCandidate(
 }
 
 /** A checkpoint tensor's values as stored, for engines that convert on the device. */
-async function storedTensor(opened: OpenedCheckpoint, param: Param): Promise<TensorData> {
+export async function storedTensor(opened: OpenedCheckpoint, param: Param): Promise<TensorData> {
   const info = opened.store.get(param.name, [...param.shape]);
   const bytes = await readTensorBytes(info);
   const { buffer, byteOffset, byteLength } = bytes;

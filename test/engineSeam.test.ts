@@ -1,0 +1,137 @@
+/**
+ * The engine seam's own logic: choosing a device from the ordered candidate list, and running items through an
+ * engine (token-budget batches for its layout, batches in flight, out-of-memory splitting). The engines here are
+ * test doubles that record what they were given; real engines are tested against Hugging Face (parity.test.ts).
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { PackedBatch } from '../src/batches/packedBatch.js';
+import type { ForwardItem, SequenceResult } from '../src/batches/requests.js';
+import { InputError, RuntimeFailure } from '../src/errors.js';
+import { selectEngine, type EngineCandidate } from '../src/runtime/candidates.js';
+import { OUT_OF_MEMORY, type Device, type Engine, type EngineInfo } from '../src/runtime/engine.js';
+import { runForward } from '../src/runtime/runner.js';
+
+function recordingEngine(device: Device, overrides: Partial<EngineInfo> = {}, run?: (batch: PackedBatch) => Promise<SequenceResult[]>): Engine & { batches: PackedBatch[] } {
+  const batches: PackedBatch[] = [];
+  return {
+    batches,
+    info: { runtime: 'test double', device, precision: 'fp32', layout: 'packed', batching: {}, concurrency: 1, ...overrides },
+    async run(batch) {
+      batches.push(batch);
+      if (run) return run(batch);
+      // Each sequence "returns" its first token id, so results can be traced back to their item.
+      return batch.requests.map((_, s) => ({ means: [new Float32Array([batch.inputIds[batch.offsets[s] as number] as number])] }));
+    },
+    async prepare() {},
+    async dispose() {},
+  };
+}
+
+const candidate = (device: Device, outcome: 'ok' | 'absent' | 'unavailable' | 'throws'): EngineCandidate => ({
+  device,
+  async check() {
+    if (outcome === 'absent') return { reason: `no ${device} here`, absent: true };
+    if (outcome === 'unavailable') return { reason: `${device} is not set up` };
+    return undefined;
+  },
+  async start() {
+    if (outcome === 'throws') throw new Error(`${device} failed to start`);
+    return recordingEngine(device);
+  },
+});
+
+describe('device candidates', () => {
+  test('auto takes the first that starts, skips absent devices silently, and says one line per present one that failed', async () => {
+    const lines: string[] = [];
+    const chosen = await selectEngine('auto', { cuda: candidate('cuda', 'absent'), webgpu: candidate('webgpu', 'throws'), cpu: candidate('cpu', 'ok') }, (l) => lines.push(l));
+    assert.equal(chosen.engine.info.device, 'cpu');
+    assert.deepEqual(chosen.passedOver, ['cuda: no cuda here', 'webgpu: webgpu failed to start']);
+    assert.deepEqual(lines, ['webgpu is not available (webgpu failed to start); trying cpu.']);
+  });
+
+  test('auto says why a device that is present but not set up was passed over', async () => {
+    const lines: string[] = [];
+    const chosen = await selectEngine('auto', { cuda: candidate('cuda', 'unavailable'), cpu: candidate('cpu', 'ok') }, (l) => lines.push(l));
+    assert.equal(chosen.engine.info.device, 'cpu');
+    assert.deepEqual(lines, ['cuda is not available (cuda is not set up); trying cpu.']);
+  });
+
+  test('an explicit device is that device or an error saying why; webgpu falls back to cpu', async () => {
+    await assert.rejects(
+      selectEngine('cuda', { cuda: candidate('cuda', 'unavailable'), cpu: candidate('cpu', 'ok') }, () => {}),
+      (error: unknown) => error instanceof RuntimeFailure && error.message === 'device cuda cannot run here: cuda is not set up',
+    );
+    const lines: string[] = [];
+    const chosen = await selectEngine('webgpu', { webgpu: candidate('webgpu', 'absent'), cpu: candidate('cpu', 'ok') }, (l) => lines.push(l));
+    assert.equal(chosen.engine.info.device, 'cpu');
+    assert.deepEqual(lines, ['webgpu is not available (no webgpu here); trying cpu.'], 'asked for by name, even an absent device is reported');
+  });
+
+  test('when every candidate fails, one error lists each reason', async () => {
+    await assert.rejects(
+      selectEngine('auto', { cuda: candidate('cuda', 'unavailable'), cpu: candidate('cpu', 'throws') }, () => {}),
+      (error: unknown) =>
+        error instanceof RuntimeFailure &&
+        error.message === 'no device could run the model (auto): cuda: cuda is not set up; cpu: cpu failed to start',
+    );
+  });
+});
+
+const item = (length: number, id: number, record = id + 1): ForwardItem => ({
+  tokens: { inputIds: new Int32Array(length).fill(id), tokenTypeIds: new Int32Array(length) },
+  request: { means: [[0]] },
+  location: { record, id: `r${record}` },
+});
+
+describe('running items on an engine', () => {
+  test('packed engines batch by total tokens, padded ones by longest x count; results come back by index', async () => {
+    const items = [10, 30, 20, 40].map((length, i) => item(length, i));
+    for (const [layout, expected] of [['packed', [[3, 1], [2, 0]]], ['padded', [[3], [1, 2], [0]]]] as const) {
+      const engine = recordingEngine('cpu', { layout, batching: { maxBatchTokens: 70 } });
+      const results: number[] = [];
+      await runForward(engine, items, { layer: 1 }, (index, result) => (results[index] = result.means[0]?.[0] as number));
+      assert.deepEqual(results, [0, 1, 2, 3]);
+      const firstIds = engine.batches.map((b) => [...b.offsets.slice(0, -1)].map((o) => b.inputIds[o]));
+      assert.deepEqual(firstIds, expected, layout);
+    }
+  });
+
+  test('a batch that runs out of memory is split and retried; one sequence that cannot fit is an InputError naming its record', async () => {
+    const engine = recordingEngine('cuda', { batching: { maxBatchTokens: 1000 } }, async (batch) => {
+      if (batch.inputIds.length > 60) throw new RuntimeFailure('out of memory', { details: { reason: OUT_OF_MEMORY } });
+      return batch.requests.map(() => ({ means: [new Float32Array(1)] }));
+    });
+    let done = 0;
+    await runForward(engine, [20, 30, 25, 10].map((l, i) => item(l, i)), { layer: 1 }, () => done++);
+    assert.equal(done, 4);
+    assert.ok(engine.batches.slice(1).every((b) => b.inputIds.length <= 60 || b.lengths.length > 1));
+    await assert.rejects(
+      runForward(engine, [item(20, 0), item(90, 1, 7)], { layer: 1 }, () => {}),
+      (error: unknown) =>
+        error instanceof InputError && error.location.record === 7 && /record 7 \(id "r7"\): 90 tokens do not fit in the memory of cuda/.test(error.message),
+    );
+  });
+
+  test('other engine failures propagate unchanged', async () => {
+    const engine = recordingEngine('cpu', {}, async () => {
+      throw new RuntimeFailure('kernel failed');
+    });
+    await assert.rejects(runForward(engine, [item(5, 0)], { layer: 1 }, () => {}), /kernel failed/);
+  });
+
+  test('an engine that takes two batches at once gets at most two in flight', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const engine = recordingEngine('cuda', { concurrency: 2, batching: { maxBatchTokens: 10 } }, async (batch) => {
+      peak = Math.max(peak, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight--;
+      return batch.requests.map(() => ({ means: [new Float32Array(1)] }));
+    });
+    const batches: number[] = [];
+    await runForward(engine, Array.from({ length: 6 }, (_, i) => item(10, i)), { layer: 1 }, () => {}, { onBatch: (d) => batches.push(d.tokens) });
+    assert.equal(peak, 2);
+    assert.deepEqual(batches, [10, 10, 10, 10, 10, 10], 'progress is reported per batch');
+  });
+});
