@@ -36,8 +36,20 @@ export interface EngineInfo {
   readonly concurrency: number;
 }
 
+/** Device memory an engine holds, in bytes (engines with their own device memory report it). */
+export interface EngineMemory {
+  weightBytes: number;
+  /** Activation memory reserved now, and its peak since the engine started. */
+  activationBytes: number;
+  peakActivationBytes: number;
+  deviceFreeBytes: number;
+  deviceTotalBytes: number;
+}
+
 export interface Engine {
   readonly info: EngineInfo;
+  /** Device memory in use, where the engine manages its own (CUDA). */
+  memory?(): EngineMemory;
   /** Computes what each sequence of the batch asked for; results in batch order. */
   run(batch: PackedBatch): Promise<SequenceResult[]>;
   /** Builds what `needs` will use (a graph, a program) now, so the first batch does not pay for it. */

@@ -9,7 +9,7 @@ import type { Param } from '../../bert/ops.js';
 import type { PackedBatch } from '../../batches/packedBatch.js';
 import { batchNeeds, type BatchNeeds, type SequenceResult } from '../../batches/requests.js';
 import { RuntimeFailure } from '../../errors.js';
-import { OUT_OF_MEMORY, type Engine, type EngineInfo } from '../engine.js';
+import { OUT_OF_MEMORY, type Engine, type EngineInfo, type EngineMemory } from '../engine.js';
 import type { CudaContext, CudaDType, NativeBatch } from './addon.js';
 import { ProgramOps } from './programOps.js';
 
@@ -129,9 +129,20 @@ export class CudaEngine implements Engine {
     return splitResults(batch, layout, outputs, this.bert.config.hidden_size, this.bert.config.vocab_size);
   }
 
-  /** Device memory in use: weights, the activation pool now and at its peak. */
-  memory(): ReturnType<CudaContext['memory']> {
-    return this.context.memory();
+  memory(): EngineMemory {
+    const m = this.context.memory();
+    return {
+      weightBytes: m.weightBytes,
+      activationBytes: m.poolBytes,
+      peakActivationBytes: m.peakPoolBytes,
+      deviceFreeBytes: m.deviceFreeBytes,
+      deviceTotalBytes: m.deviceTotalBytes,
+    };
+  }
+
+  /** GPU time per kind of op in the last batch, in ms (contexts created with profiling only). */
+  profile(): Record<string, number> {
+    return this.context.lastProfile();
   }
 
   async dispose(): Promise<void> {
