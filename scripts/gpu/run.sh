@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Everything the GPU machine is needed for, in one call (device time is scarce): build the CUDA engine and its kernel
+# checks, run the CUDA test suite, then the benchmark beside Hugging Face transformers on an IgBert-size random
+# checkpoint. Logs and JSON under $OUT. Prepare here first:
+#   npm ci && npm run build && ../shared/gpu/pack.sh && cp ../shared/gpu/hf_baseline.py ../shared/data/therasabdab_paired.csv .gpu-carry/
+# then run on the GPU machine (carry .gpu-carry and dist):  bash scripts/gpu/run.sh [steps]
+# steps (default all): build kernels tests bench e2e
+set -u
+out=${OUT:-/tmp/igbert-out}; mkdir -p "$out"
+steps=${1:-build,kernels,tests,bench,e2e}
+has() { [[ ",$steps," == *",$1,"* ]]; }
+source .gpu-carry/unpack.sh >/dev/null
+pairs=.gpu-carry/therasabdab_paired.csv
+ckpt=/tmp/igbert-random
+log() { echo "== $* ($(date +%T))"; }
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv > "$out/gpu.txt" 2>&1; cat "$out/gpu.txt"
+
+# The IgBert-size checkpoint (1.68 GB) is written in the background while the engine builds.
+if has bench || has e2e; then (node bin/igbert.js init --random --preset igbert --output "$ckpt" > "$out/init.log" 2>&1 &) ; fi
+
+if has build; then
+  log build; (time node native/cuda/build.mjs --tests) > "$out/build.log" 2>&1; rc=$?; tail -5 "$out/build.log"
+  [ $rc -eq 0 ] || { tail -40 "$out/build.log"; exit 1; }
+fi
+if has kernels; then
+  log kernels_test; timeout 300 native/cuda/build/kernels_test > "$out/kernels.log" 2>&1; echo "kernels_test exit $?"; grep -iE "fail|tflop|error" "$out/kernels.log" | head -40
+  log smoke; timeout 120 node native/cuda/test/smoke.mjs > "$out/smoke.log" 2>&1; echo "smoke exit $?"; tail -5 "$out/smoke.log"
+fi
+if has tests; then
+  log test:cuda; timeout 400 node --import tsx --test test/cuda.test.ts test/parity.test.ts test/score.test.ts test/mutate.test.ts test/fill.test.ts test/engineSeam.test.ts > "$out/tests.log" 2>&1
+  echo "tests exit $?"; grep -E "^# (pass|fail|skipped)|^not ok|^    not ok" "$out/tests.log" | head -30
+fi
+if has bench || has e2e; then
+  log waiting for the checkpoint; while [ ! -f "$ckpt/model.safetensors" ] || pgrep -f "igbert.js init" >/dev/null; do sleep 2; done; tail -1 "$out/init.log"
+fi
+if has bench; then
+  log hf_baseline; timeout 300 python3 .gpu-carry/hf_baseline.py "$ckpt" "$pairs" --out /tmp/hf_fp32.npy > "$out/hf_baseline.log" 2>&1; cat "$out/hf_baseline.log" | grep -v Warning
+  log hf_pll; timeout 300 python3 scripts/bench/hf_pll.py "$ckpt" "$pairs" --n 16 --out /tmp/hf_pll.json > "$out/hf_pll.log" 2>&1; cat "$out/hf_pll.log" | grep -v Warning
+  log bench-cuda; timeout 400 node --import tsx scripts/bench-cuda.ts --checkpoint "$ckpt" --pairs "$pairs" --hf-embeddings /tmp/hf_fp32.npy --hf-pll /tmp/hf_pll.json --pll 16 --out "$out/bench-cuda.json" > "$out/bench.log" 2>&1
+  echo "bench exit $?"; cat "$out/bench.log"
+  node --import tsx scripts/bench-cuda.ts --checkpoint "$ckpt" --pairs "$pairs" --host-only 2>&1 | tail -1
+fi
+if has e2e; then
+  log "e2e: igbert embed --device cuda, 100,000 rows to Parquet"
+  node -e 'const fs=require("fs");const l=fs.readFileSync(process.argv[1],"utf8").trim().split("\n");const rows=l.slice(1).filter(r=>{const c=r.split(",");return c[1]&&c[2]});const out=["id,heavy,light"];for(let i=0;out.length<=100000;i++){const c=rows[i%rows.length].split(",");out.push(`r${i},${c[1]},${c[2]}`)}fs.writeFileSync("/tmp/100k.csv",out.join("\n")+"\n")' "$pairs"
+  /usr/bin/time -v node bin/igbert.js embed --device cuda --model "$ckpt" --input /tmp/100k.csv --output /tmp/100k.parquet > "$out/e2e.log" 2>&1; echo "e2e exit $?"
+  grep -E "Elapsed|Maximum resident|rows/s|igbert:" "$out/e2e.log" | tail -8
+fi
+log done
