@@ -10,7 +10,9 @@ import type { ForwardItem, SequenceResult } from '../src/batches/requests.js';
 import { InputError, RuntimeFailure } from '../src/errors.js';
 import { selectEngine, type EngineCandidate } from '../src/runtime/candidates.js';
 import { OUT_OF_MEMORY, type Device, type Engine, type EngineInfo } from '../src/runtime/engine.js';
+import { MultiEngine } from '../src/runtime/multiEngine.js';
 import { runForward } from '../src/runtime/runner.js';
+import { packBatch } from '../src/batches/packedBatch.js';
 
 function recordingEngine(device: Device, overrides: Partial<EngineInfo> = {}, run?: (batch: PackedBatch) => Promise<SequenceResult[]>): Engine & { batches: PackedBatch[] } {
   const batches: PackedBatch[] = [];
@@ -133,5 +135,51 @@ describe('running items on an engine', () => {
     await runForward(engine, Array.from({ length: 6 }, (_, i) => item(10, i)), { layer: 1 }, () => {}, { onBatch: (d) => batches.push(d.tokens) });
     assert.equal(peak, 2);
     assert.deepEqual(batches, [10, 10, 10, 10, 10, 10], 'progress is reported per batch');
+  });
+});
+
+describe('several engines as one (every GPU of a node)', () => {
+  test('batches go to the least busy engine; results come back in input order and equal one engine\'s', async () => {
+    const slow = recordingEngine('cuda', { deviceName: 'GPU 0', concurrency: 2 }, async (batch) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return batch.requests.map((_, s) => ({ means: [new Float32Array([batch.inputIds[batch.offsets[s] as number] as number])] }));
+    });
+    const fast = recordingEngine('cuda', { deviceName: 'GPU 1', concurrency: 2 });
+    const group = new MultiEngine([slow, fast]);
+    assert.equal(group.info.concurrency, 4);
+    assert.equal(group.info.deviceName, '2 GPUs: GPU 0; GPU 1');
+    const items = Array.from({ length: 12 }, (_, i) => item(10, i));
+    const results: number[] = [];
+    await runForward(group, items, { layer: 1 }, (index, result) => (results[index] = result.means[0]?.[0] as number), { batching: { maxBatchTokens: 10 } });
+    assert.deepEqual(results, items.map((_, i) => i));
+    const [a, b] = group.stats();
+    assert.equal((a?.batches ?? 0) + (b?.batches ?? 0), 12);
+    assert.ok((b?.batches ?? 0) > (a?.batches ?? 0), 'the faster engine takes more batches');
+  });
+
+  test('an engine that fails mid-job is taken out, its batch runs on another, no row is lost, the failure is reported', async () => {
+    let calls = 0;
+    const failing = recordingEngine('cuda', { deviceName: 'GPU 0' }, async (batch) => {
+      if (++calls > 2) throw new RuntimeFailure('an illegal memory access was encountered');
+      return batch.requests.map((_, s) => ({ means: [new Float32Array([batch.inputIds[batch.offsets[s] as number] as number])] }));
+    });
+    const lines: string[] = [];
+    const group = new MultiEngine([failing, recordingEngine('cuda', { deviceName: 'GPU 1' })], (line) => lines.push(line));
+    const items = Array.from({ length: 10 }, (_, i) => item(10, i));
+    const results: number[] = [];
+    await runForward(group, items, { layer: 1 }, (index, result) => (results[index] = result.means[0]?.[0] as number), { batching: { maxBatchTokens: 10 } });
+    assert.deepEqual(results, items.map((_, i) => i));
+    assert.equal(lines.length, 1);
+    assert.match(lines[0] as string, /^GPU 0 failed and is taken out of this job \(an illegal memory access was encountered\)/);
+    assert.equal(group.stats()[0]?.failed, 'an illegal memory access was encountered');
+  });
+
+  test('out of memory is the batch\'s problem: it reaches the runner (which splits), the engine stays in', async () => {
+    const oom = recordingEngine('cuda', {}, async () => {
+      throw new RuntimeFailure('out of memory', { details: { reason: OUT_OF_MEMORY } });
+    });
+    const group = new MultiEngine([oom, recordingEngine('cuda')]);
+    await assert.rejects(group.run(packBatch([item(5, 0)], { layer: 1 })), /out of memory/);
+    assert.equal(group.stats()[0]?.failed, undefined);
   });
 });

@@ -4,6 +4,7 @@
  * same way. Extend here, not per command.
  */
 import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
 import { DEFAULT_MODEL } from '../hub/index.js';
 import { addHubOptions, hubOptionsFrom, type HubCliOptions } from '../hub/cliOptions.js';
 import type { LoadOptions } from '../node/loadModel.js';
@@ -19,6 +20,7 @@ export interface CommonCliOptions extends HubCliOptions {
   model: string;
   dtype?: Precision;
   device?: DevicePreference;
+  gpus?: number[];
   input: string;
   output: string;
   format?: string;
@@ -50,6 +52,17 @@ export const NODE_DEVICES = ['auto', 'cuda', 'webgpu', 'cpu'] as const satisfies
 export const DEVICE_HELP =
   'auto (default: the fastest that starts: cuda when the CUDA engine is built and a GPU is present, else cpu) | ' +
   'cuda (native engine; npm run build:cuda) | webgpu (ONNX Runtime WebGPU; falls back to cpu with one line) | cpu';
+export const GPUS_HELP = 'cuda: the GPUs one job spreads over, e.g. 0,2 (indices among CUDA_VISIBLE_DEVICES; default: every visible GPU)';
+
+/** "0,2" -> [0, 2]: GPU indices, each a non-negative integer (one may repeat: two engines on one GPU). */
+export function parseGpuList(value: string): number[] {
+  const gpus = value.split(',').map((part) => part.trim());
+  if (gpus.length === 0 || gpus.some((gpu) => !/^\d+$/.test(gpu))) {
+    throw new UsageError(`--gpus must list GPU indices separated by commas, such as 0,1; got ${JSON.stringify(value)}.`);
+  }
+  return gpus.map(Number);
+}
+
 export const DTYPE_HELP =
   'fp32 (exact; default on cpu/webgpu) | bf16 (cuda default) | fp16 (cuda: fp16 compute; cpu: half-size weights, float32 compute) | ' +
   'int8 (cpu: quantised encoder, ~2.8x faster); cpu conversions are made once and cached';
@@ -63,7 +76,8 @@ export function addModelOptions(command: Command): Command {
       DEFAULT_MODEL,
     )
     .option('--device <device>', DEVICE_HELP, parseChoice('--device', NODE_DEVICES))
-    .option('--dtype <dtype>', DTYPE_HELP, parseChoice('--dtype', PRECISIONS));
+    .option('--dtype <dtype>', DTYPE_HELP, parseChoice('--dtype', PRECISIONS))
+    .option('--gpus <list>', GPUS_HELP, parseGpuList);
   return addHubOptions(command);
 }
 
@@ -96,6 +110,7 @@ export function modelOptionsFrom(options: CommonCliOptions): LoadOptions {
     hub: { ...hubOptionsFrom(options), ...(options.quiet ? { progress: false } : {}) },
     ...(options.dtype ? { dtype: options.dtype } : {}),
     ...(options.device ? { device: options.device } : {}),
+    ...(options.gpus ? { gpus: options.gpus } : {}),
     ...(options.quiet ? { onProgress: () => {} } : {}),
     ...(options.threads ? { threads: options.threads } : {}),
     ...(options.maxBatchTokens ? { batching: { maxBatchTokens: options.maxBatchTokens } } : {}),

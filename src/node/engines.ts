@@ -35,8 +35,8 @@ export interface NodeEngineOptions {
   threads?: number;
   /** ONNX Runtime engine settings: attention variant, padded or packed batches. */
   ort?: Omit<OrtEngineOptions, 'threads'>;
-  /** The CUDA engine's GPU (index among the visible ones; default 0). */
-  gpu?: number;
+  /** The CUDA engine's GPUs (indices among the visible ones; default: every visible GPU). */
+  gpus?: readonly number[];
 }
 
 /** Whether this machine shows any GPU device node (Linux DRM render nodes or NVIDIA's devices). */
@@ -116,8 +116,9 @@ export function nodeCandidates(
   const bert = bertFromStore(opened.checkpoint.config, opened.store);
   return {
     cuda: cudaCandidate(bert, (param) => storedTensor(opened, param), {
+      log,
       ...(options.dtype ? { precision: options.dtype } : {}),
-      ...(options.gpu !== undefined ? { gpu: options.gpu } : {}),
+      ...(options.gpus ? { gpus: options.gpus } : {}),
     }),
     webgpu: ortCandidate('webgpu', opened, options, log),
     cpu: ortCandidate('cpu', opened, options, log),

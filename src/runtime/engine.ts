@@ -48,8 +48,8 @@ export interface EngineMemory {
 
 export interface Engine {
   readonly info: EngineInfo;
-  /** Device memory in use, where the engine manages its own (CUDA). */
-  memory?(): EngineMemory;
+  /** Device memory in use, where the engine manages its own (CUDA); undefined otherwise. */
+  memory?(): EngineMemory | undefined;
   /** Computes what each sequence of the batch asked for; results in batch order. */
   run(batch: PackedBatch): Promise<SequenceResult[]>;
   /** Builds what `needs` will use (a graph, a program) now, so the first batch does not pay for it. */

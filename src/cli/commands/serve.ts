@@ -9,7 +9,7 @@ import { describeEngine, PRECISIONS, type Precision } from '../../runtime/engine
 import { IgBertServer } from '../../server/igbertServer.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../../server/limits.js';
 import { EXIT } from '../exitCodes.js';
-import { DEVICE_HELP, DTYPE_HELP, NODE_DEVICES } from '../commonOptions.js';
+import { DEVICE_HELP, DTYPE_HELP, GPUS_HELP, NODE_DEVICES, parseGpuList } from '../commonOptions.js';
 import { parseChoice, parseInteger } from '../options.js';
 
 interface ServeCliOptions extends HubCliOptions {
@@ -18,6 +18,7 @@ interface ServeCliOptions extends HubCliOptions {
   port: number;
   dtype?: Precision;
   device?: DevicePreference;
+  gpus?: number[];
   threads?: number;
   maxBatchTokens?: number;
   maxItems?: number;
@@ -68,6 +69,7 @@ export function registerServe(program: Command): void {
     .option('--port <n>', 'port (0 = any free port; the chosen one is printed)', parseInteger('--port', { min: 0, max: 65535 }), 8080)
     .option('--device <device>', DEVICE_HELP, parseChoice('--device', NODE_DEVICES))
     .option('--dtype <dtype>', DTYPE_HELP, parseChoice('--dtype', PRECISIONS))
+    .option('--gpus <list>', GPUS_HELP, parseGpuList)
     .option('--threads <n>', 'CPU threads for ONNX Runtime (default: all cores)', parseInteger('--threads', { min: 1 }))
     .option('--max-batch-tokens <n>', 'token budget per batch and per dispatch, padding included (default 8192)', parseInteger('--max-batch-tokens', { min: 1 }))
     .option(...limitOption('--max-items', 'maxItems', 'items per request; more is 413'))
@@ -108,6 +110,7 @@ async function runServe(options: ServeCliOptions): Promise<number> {
   const loading = loadModel(options.model, {
     ...(options.dtype ? { dtype: options.dtype } : {}),
     ...(options.device ? { device: options.device } : {}),
+    ...(options.gpus ? { gpus: options.gpus } : {}),
     hub: hubOptionsFrom(options),
     ...(options.threads ? { threads: options.threads } : {}),
     ...(options.maxBatchTokens ? { batching: { maxBatchTokens: options.maxBatchTokens } } : {}),

@@ -8,7 +8,8 @@ import type { Bert } from '../../bert/modeling.js';
 import type { Param } from '../../bert/ops.js';
 import type { EngineCandidate, Unavailable } from '../candidates.js';
 import type { Engine, Precision } from '../engine.js';
-import { AddonUnavailable, loadCudaAddon, type CudaDType, type CudaProbe } from './addon.js';
+import { MultiEngine } from '../multiEngine.js';
+import { AddonUnavailable, loadCudaAddon, type CudaDeviceInfo, type CudaDType, type CudaProbe } from './addon.js';
 import { CudaEngine, type TensorData } from './cudaEngine.js';
 
 export const CUDA_PRECISIONS = ['bf16', 'fp16', 'fp32'] as const satisfies readonly CudaDType[];
@@ -29,8 +30,10 @@ export function cudaVersion(version: number, library = false): string {
 
 export interface CudaCandidateOptions {
   precision?: Precision;
-  /** Index of the GPU (among the visible ones). Default 0. */
-  gpu?: number;
+  /** GPUs to run on (indices among the visible ones; one may repeat, for two engines on one GPU). Default: all. */
+  gpus?: readonly number[];
+  /** One-line notes (a GPU taken out of a job). */
+  log?: (line: string) => void;
 }
 
 /** Probes CUDA, or says why it cannot run here. */
@@ -53,7 +56,7 @@ export async function probeCuda(): Promise<CudaProbe | Unavailable> {
 
 export function cudaCandidate(bert: Bert, read: (param: Param) => Promise<TensorData>, options: CudaCandidateOptions = {}): EngineCandidate {
   const precision = options.precision ?? 'bf16';
-  const gpu = options.gpu ?? 0;
+  const chosen = (probe: CudaProbe): readonly number[] => options.gpus ?? probe.devices.map((d) => d.index);
   return {
     device: 'cuda',
     async check() {
@@ -62,26 +65,23 @@ export function cudaCandidate(bert: Bert, read: (param: Param) => Promise<Tensor
       if (!(CUDA_PRECISIONS as readonly string[]).includes(precision)) {
         return { reason: `the CUDA engine runs ${CUDA_PRECISIONS.join(', ')}, not ${precision}` };
       }
-      if (gpu >= probe.devices.length) return { reason: `GPU ${gpu} does not exist (${probe.devices.length} visible)` };
+      const missing = chosen(probe).filter((gpu) => !probe.devices[gpu]);
+      if (missing.length > 0) return { reason: `GPU ${missing.join(', ')} does not exist (${probe.devices.length} visible: 0-${probe.devices.length - 1})` };
       return undefined;
     },
     async start(): Promise<Engine> {
       const addon = loadCudaAddon();
       const probe = addon.probe();
-      const device = probe.devices[gpu];
-      if (!device) throw new Error(`GPU ${gpu} does not exist (${probe.devices.length} visible)`);
-      const context = new addon.Context({ device: gpu, dtype: precision as CudaDType });
-      return CudaEngine.create(
-        bert,
-        context,
-        {
-          runtime: `igbert-cuda (CUDA runtime ${cudaVersion(probe.runtimeVersion)}, driver ${cudaVersion(probe.driverVersion)}, cuBLASLt ${cudaVersion(probe.cublasLtVersion, true)})`,
-          device: 'cuda',
-          deviceName: `${device.name}, GPU ${device.index}`,
-          precision,
-        },
-        read,
-      );
+      const runtime = `igbert-cuda (CUDA runtime ${cudaVersion(probe.runtimeVersion)}, driver ${cudaVersion(probe.driverVersion)}, cuBLASLt ${cudaVersion(probe.cublasLtVersion, true)})`;
+      const targets = chosen(probe).map((gpu) => {
+        const device = probe.devices[gpu] as CudaDeviceInfo;
+        return {
+          context: new addon.Context({ device: gpu, dtype: precision as CudaDType }),
+          info: { runtime, device: 'cuda' as const, deviceName: `${device.name}, GPU ${device.index}`, precision },
+        };
+      });
+      const engines = await CudaEngine.createMany(bert, targets, read);
+      return engines.length === 1 ? (engines[0] as CudaEngine) : new MultiEngine(engines, options.log);
     },
   };
 }

@@ -49,23 +49,36 @@ export class CudaEngine implements Engine {
     info: Omit<EngineInfo, 'layout' | 'batching' | 'concurrency'>,
     read: (param: Param) => Promise<TensorData>,
   ): Promise<CudaEngine> {
-    const engine = new CudaEngine(bert, context, {
-      ...info,
-      layout: 'packed',
-      batching: { maxBatchTokens: CUDA_BATCH_TOKENS, maxBatchSize: 8192 },
-      concurrency: 2,
-    });
+    return (await CudaEngine.createMany(bert, [{ context, info }], read))[0] as CudaEngine;
+  }
+
+  /** One engine per context (one per GPU), each checkpoint tensor read once and uploaded to every GPU. */
+  static async createMany(
+    bert: Bert,
+    targets: readonly { context: CudaContext; info: Omit<EngineInfo, 'layout' | 'batching' | 'concurrency'> }[],
+    read: (param: Param) => Promise<TensorData>,
+  ): Promise<CudaEngine[]> {
+    const engines = targets.map(
+      ({ context, info }) =>
+        new CudaEngine(bert, context, {
+          ...info,
+          layout: 'packed',
+          batching: { maxBatchTokens: CUDA_BATCH_TOKENS, maxBatchSize: 8192 },
+          concurrency: 2,
+        }),
+    );
     try {
       for (const param of bert.params()) {
         const { data, type } = await read(param);
         const [rows, cols] = param.shape.length === 2 ? (param.shape as [number, number]) : [1, param.shape[0] as number];
-        engine.weightIds.set(param.name, context.uploadWeight(data, type, rows, cols, param.shape.length === 2 ? 'matrix' : 'vector'));
+        const kind = param.shape.length === 2 ? 'matrix' : 'vector';
+        for (const engine of engines) engine.weightIds.set(param.name, engine.context.uploadWeight(data, type, rows, cols, kind));
       }
     } catch (error) {
-      context.dispose();
+      for (const { context } of targets) context.dispose();
       throw error;
     }
-    return engine;
+    return engines;
   }
 
   private weight = (param: Param): number => {
