@@ -8,9 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import { IgBert } from '../src/index.js';
 import { RuntimeFailure } from '../src/errors.js';
 import { IgBertServer } from '../src/server/index.js';
-import { validate } from '../src/server/jsonSchema.js';
-import { ERROR_SCHEMA } from '../src/server/openapi.js';
-import { holdModel, MODEL, post, request, startServer, waitFor, type Running } from './serverHelpers.js';
+import { ERROR_SCHEMA } from '../src/server/httpErrors.js';
+import { holdModel, MODEL, post, request, startServer, validate, waitFor, type Running } from './serverHelpers.js';
 
 const LONG_CHAIN = 'DIQMTQSPSEVQLVESGGGLVQPGGSLRLSCAASGFNIKDTYIHWVRQAPGKGLEWVARIYPTNGYTRYADSVKGRFTISADTSKNTAYLQMNSLRAEDTAVYYCSRWGGDGFYAMDYWGQGTLVTVSS';
 

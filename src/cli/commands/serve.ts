@@ -3,11 +3,13 @@ import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { addHubOptions, hubOptionsFrom, type HubCliOptions } from '../../hub/cliOptions.js';
+import { resolveModel } from '../../hub/resolveModelDir.js';
 import { WEIGHT_DTYPES, type WeightDType } from '../../node/convertWeights.js';
 import { loadModel } from '../../node/loadModel.js';
 import { DEVICES, type Device } from '../../runtime/ortNode.js';
 import { IgBertServer } from '../../server/igbertServer.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../../server/limits.js';
+import { runtimeFacts } from '../../server/runtimeFacts.js';
 import { EXIT } from '../exitCodes.js';
 import { parseChoice, parseInteger } from '../options.js';
 
@@ -104,13 +106,16 @@ async function runServe(options: ServeCliOptions): Promise<number> {
     throw new UsageError(`--ui ${options.ui} is not a folder; pass the folder of the web page to serve (or leave --ui out).`);
   }
   const log = (line: string): void => void process.stderr.write(`igbert: ${line}\n`);
-  const loading = loadModel(options.model, {
-    dtype: options.dtype,
-    device: options.device,
-    hub: hubOptionsFrom(options),
-    ...(options.threads ? { threads: options.threads } : {}),
-    ...(options.maxBatchTokens ? { batching: { maxBatchTokens: options.maxBatchTokens } } : {}),
-  });
+  // A Hub id is resolved to its snapshot first, so that its repository and commit reach /info as data.
+  const source = resolveModel(options.model, hubOptionsFrom(options));
+  const loading = source.then(({ dir }) =>
+    loadModel(dir, {
+      dtype: options.dtype,
+      device: options.device,
+      ...(options.threads ? { threads: options.threads } : {}),
+      ...(options.maxBatchTokens ? { batching: { maxBatchTokens: options.maxBatchTokens } } : {}),
+    }),
+  );
   loading.catch(() => undefined); // reported through server.ready
   const server = await IgBertServer.start(loading, {
     host: options.host,
@@ -126,6 +131,7 @@ async function runServe(options: ServeCliOptions): Promise<number> {
     ...(token !== undefined ? { authToken: token } : {}),
     ...(options.corsOrigin?.length ? { corsOrigins: options.corsOrigin } : {}),
     ...(options.ui !== undefined ? { uiFolder: options.ui } : {}),
+    hub: source.then(({ hub }) => hub, () => undefined),
     log,
   });
   const stopped = new Promise<string>((resolve) => {
@@ -145,7 +151,8 @@ async function runServe(options: ServeCliOptions): Promise<number> {
   }
   if (loaded === 'ready') {
     const model = await loading;
-    log(`ready: ${model.checkpoint.source} (${model.checkpoint.dtype}, ${model.runtime})`);
+    const { dtype, runtime } = runtimeFacts(model);
+    log(`ready: ${model.checkpoint.source} (${dtype}, ${runtime})`);
     log(`stopping after ${await stopped}: finishing requests in flight`);
     await server.close();
     await model.dispose();
