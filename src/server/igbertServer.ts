@@ -16,6 +16,7 @@ import { PRODUCER, type IgBertModel } from '../model.js';
 import { resolveBatching } from '../runtime/batcher.js';
 import { residueAlphabet } from '../tokenizer/antibody.js';
 import { checkBearer, corsHeaders, isJsonContentType, PREFLIGHT_HEADERS } from './accessControl.js';
+import { discardBody, DISCARD_MIN_BYTES } from './discardBody.js';
 import { docsPage } from './docsPage.js';
 import { HttpError, toHttpError } from './httpErrors.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
@@ -346,6 +347,9 @@ export class IgBertServer {
     if (error instanceof ClientGone || reply.raw.destroyed) return reply.hijack();
     const httpError = toHttpError(error, this.limits.maxBodyBytes);
     if (httpError.type === 'internal') this.log(`internal error on ${request.method} ${request.url}: ${(error as Error)?.stack ?? String(error)}`);
+    if ((error as { code?: unknown }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      await discardBody(request.raw, Math.max(DISCARD_MIN_BYTES, this.limits.maxBodyBytes));
+    }
     return reply.code(httpError.status).headers(httpError.headers).send(httpError.body());
   }
 }
