@@ -12,6 +12,8 @@
  *   The ratio served/offline is reported per round and as the median.
  * 3. overload: a server whose queue holds only a few requests, under more connections: every answer must be 200 or
  *    429 (no connection errors), memory (RSS, sampled) flat, /health still 200 afterwards.
+ * For both, the server's CPU time per answer (Linux /proc) is reported too: on a shared machine it moves much less
+ * with the background load than throughput does, so it compares servers (e.g. before and after a change) fairly.
  * The checkpoint is a small random one (`igbert init --random --preset tiny`), created when absent. Pairs come from
  * ../shared/data/therasabdab_paired.csv when present, else generated antibody-like pairs.
  */
@@ -63,6 +65,17 @@ function loadPairs(): { pairs: Pair[]; source: string } {
   const random = new SeededRandom(1);
   const chain = (length: number): string => Array.from({ length }, () => 'ACDEFGHIKLMNPQRSTVWY'[random.nextUint32() % 20]).join('');
   return { pairs: Array.from({ length: 1000 }, (_, i) => ({ id: `gen-${i}`, heavy: chain(120), light: chain(108) })), source: 'generated pairs (120 + 108 residues)' };
+}
+
+/** CPU seconds (user + system) a process has used so far (Linux /proc; NaN elsewhere). */
+function cpuSeconds(pid: number): number {
+  try {
+    // Fields after the command name: state is the 3rd, utime and stime the 14th and 15th, in USER_HZ (100 on Linux).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
@@ -151,7 +164,7 @@ async function main(): Promise<void> {
   const served = await startServer([]);
   await embedEncoded(model, encoded.slice(0, 64)); // warm-ups, not counted
   await load(served.url, bodies, { connections, duration: 3 });
-  const rounds: { offline: number; served: number; ratio: number; result: Awaited<ReturnType<typeof load>> }[] = [];
+  const rounds: { offline: number; served: number; ratio: number; cpuMsPerRequest: number; result: Awaited<ReturnType<typeof load>> }[] = [];
   const rss: number[] = [];
   for (let round = 0; round < Number(args.rounds); round++) {
     // 1. Offline: the library on every valid pair, in one call.
@@ -160,11 +173,13 @@ async function main(): Promise<void> {
     const offline = encoded.length / ((performance.now() - started) / 1000);
     // 2. Served, under N concurrent clients.
     const sampler = setInterval(() => rss.push(rssMiB(served.child.pid!) ?? NaN), 500);
+    const cpuBefore = cpuSeconds(served.child.pid!);
     const result = await load(served.url, bodies, { connections, duration: Number(args.duration) });
+    const cpuMsPerRequest = (1000 * (cpuSeconds(served.child.pid!) - cpuBefore)) / (result['2xx'] + result.non2xx);
     clearInterval(sampler);
     const seqPerSecond = (result['2xx'] * itemsPerRequest) / result.duration;
-    rounds.push({ offline, served: seqPerSecond, ratio: seqPerSecond / offline, result });
-    console.log(`round ${round + 1}: offline ${offline.toFixed(1)} seq/s, served ${seqPerSecond.toFixed(1)} seq/s (${((100 * seqPerSecond) / offline).toFixed(0)}%), p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms`);
+    rounds.push({ offline, served: seqPerSecond, ratio: seqPerSecond / offline, cpuMsPerRequest, result });
+    console.log(`round ${round + 1}: offline ${offline.toFixed(1)} seq/s, served ${seqPerSecond.toFixed(1)} seq/s (${((100 * seqPerSecond) / offline).toFixed(0)}%), p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, server CPU ${cpuMsPerRequest.toFixed(2)} ms/request`);
   }
   await model.dispose();
   const batchItems = await meanBatchItems(served.url);
@@ -186,7 +201,8 @@ async function main(): Promise<void> {
     seq_per_s_median: median(rounds.map((r) => r.served)),
     offline_seq_per_s_median: median(rounds.map((r) => r.offline)),
     ratio_median: median(rounds.map((r) => r.ratio)),
-    rounds: rounds.map(({ offline, served: s, ratio }) => ({ offline_seq_per_s: offline, served_seq_per_s: s, ratio })),
+    server_cpu_ms_per_request_median: median(rounds.map((r) => r.cpuMsPerRequest)),
+    rounds: rounds.map(({ offline, served: s, ratio, cpuMsPerRequest }) => ({ offline_seq_per_s: offline, served_seq_per_s: s, ratio, server_cpu_ms_per_request: cpuMsPerRequest })),
     mean_items_per_dispatch: batchItems,
     server_rss_mib: { min: Math.min(...rss), max: Math.max(...rss) },
     exit_code_after_sigterm: servedExit,
@@ -198,7 +214,9 @@ async function main(): Promise<void> {
   const overloaded = await startServer(['--max-queue-tokens', String(queueTokens)]);
   const overloadRss: number[] = [];
   const overloadSampler = setInterval(() => overloadRss.push(rssMiB(overloaded.child.pid!) ?? NaN), 1000);
+  const overloadCpu = cpuSeconds(overloaded.child.pid!);
   const flood = await load(overloaded.url, bodies, { connections: Number(args['overload-connections']), duration: Number(args['overload-duration']) });
+  const overloadCpuMs = 1000 * (cpuSeconds(overloaded.child.pid!) - overloadCpu);
   clearInterval(overloadSampler);
   const health = (await fetch(`${overloaded.url}/health`)).status;
   const overloadExit = await stopServer(overloaded.child);
@@ -212,6 +230,7 @@ async function main(): Promise<void> {
     timeouts: flood.timeouts,
     latency_ms: { p50: flood.latency.p50, p99: flood.latency.p99 },
     seq_per_s: ((statuses['200'] ?? 0) * itemsPerRequest) / flood.duration,
+    server_cpu_ms_per_answer: overloadCpuMs / (flood['2xx'] + flood.non2xx),
     server_rss_mib_each_second: overloadRss.map((v) => Math.round(v)),
     health_after: health,
     exit_code_after_sigterm: overloadExit,

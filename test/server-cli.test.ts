@@ -23,19 +23,30 @@ interface ServeProcess {
   url: string;
   stderr(): string;
   exit: Promise<number | null>;
+  /** Resolves when every process holding the stderr pipe (a wrapper and the server) has exited. */
+  closed: Promise<void>;
 }
 
+/** How a command line is started: directly by default, or through a wrapper process. */
+type Launch = (argv: string[]) => [string, string[]];
+const direct: Launch = (argv) => [process.execPath, argv];
+
 /** Starts `igbert serve --port 0` and resolves once it prints "ready" (at most 20 s). */
-async function serve(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--model', MODEL, '--port', '0', '--threads', '1', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+async function serve(args: string[], env: NodeJS.ProcessEnv = process.env, launch: Launch = direct): Promise<ServeProcess> {
+  const [command, argv] = launch([BIN, 'serve', '--model', MODEL, '--port', '0', '--threads', '1', ...args]);
+  const child = spawn(command, argv, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk.toString()));
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
   await waitFor(() => /ready:/.test(stderr) || child.exitCode !== null, 'igbert serve to be ready', 20_000);
   const url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
   assert.ok(url, stderr);
-  return { child, url, stderr: () => stderr, exit };
+  return { child, url, stderr: () => stderr, exit, closed };
 }
+
+/** A wrapper that starts its arguments as a child sharing its stdio and stays until killed. */
+const WRAPPER = "require('node:child_process').spawn(process.argv[1], process.argv.slice(2), { stdio: 'inherit' }); setInterval(() => {}, 1 << 30);";
 
 describe('igbert serve (process)', () => {
   test('SIGTERM: the request in flight is answered, then exit 0', async () => {
@@ -57,6 +68,38 @@ describe('igbert serve (process)', () => {
       assert.match(server.stderr(), /stopping after SIGTERM: finishing requests in flight\n.*stopped/s);
     } finally {
       server.child.kill('SIGKILL');
+    }
+  });
+
+  test('started through a wrapper (npm exec / npx, or any other): the server stops when the wrapper is gone', async () => {
+    const shellWords = (argv: string[]): string => argv.map((word) => `'${word.replace(/'/g, `'\\''`)}'`).join(' ');
+    const cases: [string, Launch, NodeJS.Signals][] = [
+      // npm runs the command through `sh -c` and forwards SIGTERM to that shell, which dies and used to leave the
+      // server running with no parent.
+      ['npm exec, SIGTERM', (argv) => ['npm', ['exec', '--offline', '-c', shellWords([process.execPath, ...argv])]], 'SIGTERM'],
+      // A wrapper killed outright can forward nothing. npm_lifecycle_event is what npm, npx, pnpm and yarn set.
+      ['a wrapper, SIGKILL', (argv) => [process.execPath, ['-e', WRAPPER, process.execPath, ...argv]], 'SIGKILL'],
+    ];
+    for (const [label, launch, signal] of cases) {
+      const server = await serve([], { ...process.env, npm_lifecycle_event: 'npx' }, launch);
+      const pid = Number(/\(pid (\d+)/.exec(server.stderr())?.[1]);
+      try {
+        assert.ok(pid > 0 && pid !== server.child.pid, `${label}: the server runs in a child of the wrapper\n${server.stderr()}`);
+        server.child.kill(signal);
+        let closed = false;
+        void server.closed.then(() => (closed = true));
+        await waitFor(() => closed, `${label}: the server to exit after its wrapper`, 15_000);
+        assert.match(server.stderr(), /stopping after the exit of its parent process \(pid \d+\): finishing requests in flight\n.*stopped/s, label);
+        await assert.rejects(fetch(`${server.url}/health`), `${label}: nothing listens any more`);
+      } finally {
+        if (pid > 0) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
+      }
     }
   });
 

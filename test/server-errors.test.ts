@@ -8,9 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import { IgBert } from '../src/index.js';
 import { RuntimeFailure } from '../src/errors.js';
 import { IgBertServer } from '../src/server/index.js';
-import { validate } from '../src/server/jsonSchema.js';
-import { ERROR_SCHEMA } from '../src/server/openapi.js';
-import { holdModel, MODEL, post, request, startServer, waitFor, type Running } from './serverHelpers.js';
+import { ERROR_SCHEMA } from '../src/server/httpErrors.js';
+import { holdModel, MODEL, post, request, startServer, validate, waitFor, type Running } from './serverHelpers.js';
 
 const LONG_CHAIN = 'DIQMTQSPSEVQLVESGGGLVQPGGSLRLSCAASGFNIKDTYIHWVRQAPGKGLEWVARIYPTNGYTRYADSVKGRFTISADTSKNTAYLQMNSLRAEDTAVYYCSRWGGDGFYAMDYWGQGTLVTVSS';
 
@@ -120,6 +119,32 @@ describe('400, 404, 405, 413, 415', () => {
     const work = await post(`${small.url}/v1/score`, { items: [{ heavy: 'EVQLVESGGGLVQPGGSLRLSCAAS' }] });
     assertError(work, 413, 'payload_too_large', /needs 675 tokens of model work/);
     assert.deepEqual(work.body.details, { tokens: 675, limit: 500 });
+  });
+  test('413 for a body over the cap that the client sends whole before reading (as urllib does): the rest is read, the 413 arrives', async () => {
+    const body = Buffer.alloc(32 << 20, 0x20); // 32 MiB: far over the 2000-byte cap, more than socket buffers hold
+    for (const framing of ['content-length', 'chunked'] as const) {
+      const socket = connect(Number(new URL(small.url).port), '127.0.0.1');
+      socket.pause(); // read nothing until the whole body is written
+      const head = 'POST /v1/embed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n';
+      const message =
+        framing === 'chunked'
+          ? Buffer.concat([Buffer.from(`${head}Transfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')])
+          : Buffer.concat([Buffer.from(`${head}Content-Length: ${body.length}\r\n\r\n`), body]);
+      let failure: Error | undefined;
+      socket.on('error', (error) => (failure ??= error));
+      await new Promise<void>((resolve) => socket.write(message, () => resolve()));
+      assert.equal(failure?.message, undefined, `${framing}: the whole body was written, no reset`);
+      let received = '';
+      socket.on('data', (chunk) => (received += chunk.toString()));
+      await new Promise<void>((resolve) => {
+        socket.once('close', () => resolve());
+        socket.resume();
+      });
+      assert.equal(failure?.message, undefined, `${framing}: the answer was read, no reset`);
+      assert.match(received, /^HTTP\/1\.1 413 /, framing);
+      const answer = JSON.parse(received.slice(received.indexOf('\r\n\r\n') + 4));
+      assertError({ status: 413, body: answer }, 413, 'payload_too_large', /limit of 2000 bytes/);
+    }
   });
   test('415: not application/json', async () => {
     const response = await request(`${plain.url}/v1/embed`, { method: 'POST', body: '{}', headers: { 'Content-Type': 'text/plain' } });

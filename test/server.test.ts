@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { assertAbsClose, assertClose, CHECKPOINTS, FIXTURES, flat, readJson, scoresReference } from './helpers.js';
-import { validate } from '../src/server/jsonSchema.js';
-import { post, request, startServer, type Running } from './serverHelpers.js';
+import { post, request, startServer, validate, type Running } from './serverHelpers.js';
 
 interface EmbedReference {
   records: { id: string; heavy: string; light: string; embeddings: Record<string, number[]>; residue_embeddings: number[][]; hidden_state_layer_1: number[][] }[];

@@ -1,4 +1,6 @@
 /** Shared by the server tests: a server on a free loopback port, JSON requests, and a gate to hold the model. */
+import { Ajv } from 'ajv';
+import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { IgBert } from '../src/index.js';
 import type { IgBertModel } from '../src/model.js';
@@ -86,4 +88,12 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+const ajv = new Ajv({ allowUnionTypes: true });
+
+/** Fails unless `value` matches the JSON Schema `schema` (answers against what /openapi.json documents). */
+export function validate(value: unknown, schema: object): void {
+  const check = ajv.compile(schema);
+  assert.ok(check(value), `${ajv.errorsText(check.errors)}: ${JSON.stringify(value).slice(0, 300)}`);
 }

@@ -18,6 +18,14 @@ import { progressListener } from './progress.js';
 import { RepoCache } from './repoCache.js';
 import type { HubSettings } from './settings.js';
 
+/** A Hub checkpoint as resolved: the repository, the revision asked for, the commit it named and the snapshot folder. */
+export interface HubSnapshot {
+  repo: string;
+  revision: string;
+  commit: string;
+  dir: string;
+}
+
 /** What is loaded: the whole checkpoint, or only its tokenizer (`igbert tokenize` needs no weights). */
 export type CheckpointPart = 'model' | 'tokenizer';
 
@@ -70,13 +78,20 @@ function offlineError(cache: RepoCache, settings: HubSettings, incomplete?: { co
   );
 }
 
+const snapshot = (cache: RepoCache, settings: HubSettings, commit: string): HubSnapshot => ({
+  repo: cache.repo,
+  revision: settings.revision,
+  commit,
+  dir: cache.snapshotDir(commit),
+});
+
 /** Resolves `repo` at `settings.revision` to a complete snapshot folder, downloading what the cache lacks. */
-export async function downloadCheckpoint(repo: string, settings: HubSettings, part: CheckpointPart = 'model'): Promise<string> {
+export async function downloadCheckpoint(repo: string, settings: HubSettings, part: CheckpointPart = 'model'): Promise<HubSnapshot> {
   const cache = new RepoCache(settings.cacheDir, repo);
   const cachedCommit = await cache.readRef(settings.revision);
   if (cachedCommit && (!settings.refresh || settings.offline)) {
     const missing = await missingFiles(cache, cachedCommit, part);
-    if (missing.length === 0) return cache.snapshotDir(cachedCommit);
+    if (missing.length === 0) return snapshot(cache, settings, cachedCommit);
     if (settings.offline) {
       throw offlineError(cache, settings, (await cache.hasSnapshot(cachedCommit)) ? { commit: cachedCommit, missing } : undefined);
     }
@@ -103,7 +118,7 @@ async function fetchSnapshot(
   settings: HubSettings,
   knownCommit: string | undefined,
   part: CheckpointPart,
-): Promise<string> {
+): Promise<HubSnapshot> {
   const progress = progressListener(settings.progress);
   const { revision } = settings;
   const [first, ...others] = REQUIRED_FILES[part] as [string, ...string[]];
@@ -143,7 +158,7 @@ async function fetchSnapshot(
   }
   // Written last, so that a branch name in the cache always leads to a snapshot igbert completed.
   await cache.writeRef(revision, at);
-  return cache.snapshotDir(at);
+  return snapshot(cache, settings, at);
 }
 
 function missingRequired(repo: string, revision: string, commit: string | undefined, file: string): CheckpointError {

@@ -1,6 +1,6 @@
 /** Hugging Face Hub ids as `--model`: download into, and read from, the huggingface_hub cache. */
-export { resolveModelDir } from './resolveModelDir.js';
-export { downloadCheckpoint, missingFiles, type CheckpointPart } from './downloadCheckpoint.js';
+export { resolveModel, resolveModelDir, type ResolvedModel } from './resolveModelDir.js';
+export { downloadCheckpoint, missingFiles, type CheckpointPart, type HubSnapshot } from './downloadCheckpoint.js';
 export {
   DEFAULT_MODEL,
   DEFAULT_REVISION,

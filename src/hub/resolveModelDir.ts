@@ -6,10 +6,20 @@
  */
 import { stat } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
-import { downloadCheckpoint, type CheckpointPart } from './downloadCheckpoint.js';
+import { downloadCheckpoint, type CheckpointPart, type HubSnapshot } from './downloadCheckpoint.js';
 import { hubSettings, isHubId, type HubOptions } from './settings.js';
 
+/** The folder to load, and for a Hub id the snapshot it is (repository, revision, commit). */
+export interface ResolvedModel {
+  dir: string;
+  hub?: HubSnapshot;
+}
+
 export async function resolveModelDir(model: string, options: HubOptions = {}, part: CheckpointPart = 'model'): Promise<string> {
+  return (await resolveModel(model, options, part)).dir;
+}
+
+export async function resolveModel(model: string, options: HubOptions = {}, part: CheckpointPart = 'model'): Promise<ResolvedModel> {
   const onDisk = await stat(model).then(
     () => true,
     () => false,
@@ -21,7 +31,8 @@ export async function resolveModelDir(model: string, options: HubOptions = {}, p
           'Drop --revision, or pass the Hub id (org/name) instead of the folder.',
       );
     }
-    return model;
+    return { dir: model };
   }
-  return downloadCheckpoint(model, hubSettings(options), part);
+  const hub = await downloadCheckpoint(model, hubSettings(options), part);
+  return { dir: hub.dir, hub };
 }

@@ -1,9 +1,11 @@
 /**
  * The server's one table from errors to HTTP statuses, and the one error body: {"error", "error_type", "details"}.
- * Library errors (src/errors.ts) map by class; the server's own conditions (size caps, queue full, auth, routing)
- * are HttpErrors naming their type. Nothing else in src/server chooses a status for an error.
+ * Library errors (src/errors.ts) map by class, fastify's errors about how a request was sent by code; the server's
+ * own conditions (size caps, queue full, auth, routing, schema) are HttpErrors naming their type. Nothing else in
+ * src/server chooses a status for an error.
  */
 import { describeLocation, IgBertError, InputError, RuntimeFailure, UsageError } from '../errors.js';
+import type { JsonSchema } from './jsonSchema.js';
 
 export const ERROR_STATUS = {
   /** The body is not JSON. */
@@ -55,6 +57,37 @@ export class HttpError extends Error {
   }
 }
 
+/** The error body, as /openapi.json documents it (components.schemas.Error). */
+export const ERROR_SCHEMA: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['error', 'error_type', 'details'],
+  properties: {
+    error: { type: 'string', description: 'What is wrong, where, and how to fix it.' },
+    error_type: { type: 'string', enum: Object.keys(ERROR_STATUS) },
+    details: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        item: { type: 'integer', description: 'Index of the offending item in the request, from 0.' },
+        id: { type: 'string' },
+        chain: { type: 'string', enum: ['heavy', 'light'] },
+        position: { type: 'integer', description: '1-based residue position within the chain.' },
+        character: { type: 'string' },
+        path: { type: 'string', description: 'The offending field, e.g. "items[2].heavy".' },
+        code: { type: 'string', description: 'The library\'s stable error code (INVALID_INPUT, SEQUENCE_TOO_LONG, USAGE, RUNTIME, ...).' },
+        limit: { type: 'integer', description: 'The server limit that was exceeded (see /info).' },
+        tokens: { type: 'integer', description: 'Forward-pass tokens the request needs.' },
+        residues: { type: 'integer', description: 'Residue embeddings the request asks for.' },
+        queued_tokens: { type: 'integer', description: 'Work queued when the request was refused (429).' },
+        retry_after_seconds: { type: 'integer' },
+        allow: { type: 'string', description: 'Methods the route accepts (405).' },
+      },
+      description: 'Structured context; the fields present depend on the error.',
+    },
+  },
+};
+
 /**
  * Items of a request are numbered from 0 in the API, while the library numbers records from 1 in its messages: the
  * routes encode item i as record i + 1, and this rewrites "record 3 (id "x")" to "item 2 (id "x")" and adds
@@ -73,9 +106,27 @@ function inputErrorDetails(error: InputError): { message: string; details: Recor
   return { message: error.message.replace(recordText, itemText), details };
 }
 
-/** Maps any thrown value to the HttpError the client sees. */
-export function toHttpError(error: unknown): HttpError {
+/** Fastify's errors about how a request was sent (framing, size, URL), by their code. */
+function fastifyError(code: unknown, maxBodyBytes: number): HttpError | undefined {
+  switch (code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new HttpError('payload_too_large', `the body is larger than this server's limit of ${maxBodyBytes} bytes: split the request.`, {
+        limit: maxBodyBytes,
+      });
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new HttpError('malformed_json', 'the body is shorter or longer than its Content-Length header says.');
+    case 'FST_ERR_BAD_URL':
+      return new HttpError('not_found', 'the path is not a valid URL path; the API is listed at /docs and /openapi.json.');
+    default:
+      return undefined;
+  }
+}
+
+/** Maps any thrown value to the HttpError the client sees (`maxBodyBytes` names the limit of a body too large). */
+export function toHttpError(error: unknown, maxBodyBytes: number): HttpError {
   if (error instanceof HttpError) return error;
+  const fromFastify = fastifyError((error as { code?: unknown } | undefined)?.code, maxBodyBytes);
+  if (fromFastify) return fromFastify;
   if (error instanceof InputError) {
     const { message, details } = inputErrorDetails(error);
     return new HttpError('invalid_input', message, { code: error.code, ...details });

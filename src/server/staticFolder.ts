@@ -5,7 +5,6 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { extname, join, posix, sep } from 'node:path';
 import { HttpError } from './httpErrors.js';
-import type { Reply } from './route.js';
 
 export const UI_PREFIX = '/ui';
 
@@ -22,7 +21,8 @@ const CONTENT_TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
-export async function serveStatic(root: string | undefined, pathname: string): Promise<Reply> {
+/** The file for a request path under /ui (as sent, still percent-encoded), with its content type. */
+export async function serveStatic(root: string | undefined, pathname: string): Promise<{ body: Buffer; contentType: string }> {
   const notFound = (message: string): HttpError => new HttpError('not_found', message, { path: pathname });
   if (root === undefined) {
     throw notFound('no web page is served here: start `igbert serve` with --ui DIR to serve one; the API is documented at /docs.');

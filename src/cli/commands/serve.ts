@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { addHubOptions, hubOptionsFrom, type HubCliOptions } from '../../hub/cliOptions.js';
+import { resolveModel } from '../../hub/resolveModelDir.js';
 import { loadModel } from '../../node/loadModel.js';
 import type { DevicePreference } from '../../runtime/candidates.js';
 import { describeEngine, PRECISIONS, type Precision } from '../../runtime/engine.js';
@@ -47,7 +48,9 @@ Auth: off unless a token is configured: --auth-token-env NAME reads it from $NAM
 $${DEFAULT_TOKEN_VARIABLE} when set. Clients send "Authorization: Bearer <token>"; /health, /docs and
 /openapi.json stay open. The token is never a command-line argument (it would show in ps).
 SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0 (a second signal stops at once).
-Deployment notes (reverse proxy, TLS, auth): docs/server.md.
+Started by npx or npm (npm exec, npm run), it also stops when its parent process exits. For services (systemd,
+containers) run the installed bin or \`node .../bin/igbert.js serve\`, not npx: signals then reach the server itself.
+Deployment notes (reverse proxy, TLS, auth, process model): docs/server.md.
 
 Example:
   IGBERT_API_TOKEN=secret igbert serve --model Exscientia/IgBert --port 8080
@@ -101,20 +104,43 @@ export function authToken(variable: string | undefined, env: NodeJS.ProcessEnv =
   return undefined;
 }
 
+/**
+ * Resolves when the process that started the server has exited, if that was a package manager: npx, `npm exec` and
+ * `npm run` (and pnpm and yarn, which also set npm_lifecycle_event) run the server through `sh -c` and forward a
+ * SIGTERM to that shell only, which dies and would leave the server running with no parent. Watching the parent
+ * covers that and a wrapper killed outright. A server started otherwise (systemd, a container, a shell, nohup) keeps
+ * running when its parent goes, as any daemon would.
+ */
+function parentExit(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  if (env['npm_lifecycle_event'] === undefined) return new Promise(() => {});
+  const parent = process.ppid;
+  return new Promise((resolve) => {
+    const timer = setInterval(() => {
+      if (process.ppid === parent) return;
+      clearInterval(timer);
+      resolve(`the exit of its parent process (pid ${parent})`);
+    }, 1000);
+    timer.unref();
+  });
+}
+
 async function runServe(options: ServeCliOptions): Promise<number> {
   const token = authToken(options.authTokenEnv);
   if (options.ui !== undefined && !(await stat(options.ui).then((info) => info.isDirectory(), () => false))) {
     throw new UsageError(`--ui ${options.ui} is not a folder; pass the folder of the web page to serve (or leave --ui out).`);
   }
   const log = (line: string): void => void process.stderr.write(`igbert: ${line}\n`);
-  const loading = loadModel(options.model, {
-    ...(options.dtype ? { dtype: options.dtype } : {}),
-    ...(options.device ? { device: options.device } : {}),
-    ...(options.gpus ? { gpus: options.gpus } : {}),
-    hub: hubOptionsFrom(options),
-    ...(options.threads ? { threads: options.threads } : {}),
-    ...(options.maxBatchTokens ? { batching: { maxBatchTokens: options.maxBatchTokens } } : {}),
-  });
+  // A Hub id is resolved to its snapshot first, so that its repository and commit reach /info as data.
+  const source = resolveModel(options.model, hubOptionsFrom(options));
+  const loading = source.then(({ dir }) =>
+    loadModel(dir, {
+      ...(options.dtype ? { dtype: options.dtype } : {}),
+      ...(options.device ? { device: options.device } : {}),
+      ...(options.gpus ? { gpus: options.gpus } : {}),
+      ...(options.threads ? { threads: options.threads } : {}),
+      ...(options.maxBatchTokens ? { batching: { maxBatchTokens: options.maxBatchTokens } } : {}),
+    }),
+  );
   loading.catch(() => undefined); // reported through server.ready
   const server = await IgBertServer.start(loading, {
     host: options.host,
@@ -130,13 +156,17 @@ async function runServe(options: ServeCliOptions): Promise<number> {
     ...(token !== undefined ? { authToken: token } : {}),
     ...(options.corsOrigin?.length ? { corsOrigins: options.corsOrigin } : {}),
     ...(options.ui !== undefined ? { uiFolder: options.ui } : {}),
+    hub: source.then(({ hub }) => hub, () => undefined),
     log,
   });
-  const stopped = new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  log(`listening on ${server.url} (loading ${options.model}; auth ${token !== undefined ? 'on' : 'off'})`);
+  const stopped = Promise.race([
+    new Promise<string>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    }),
+    parentExit(),
+  ]);
+  log(`listening on ${server.url} (pid ${process.pid}; loading ${options.model}; auth ${token !== undefined ? 'on' : 'off'})`);
   if (token === undefined && !['127.0.0.1', '::1', 'localhost'].includes(options.host)) {
     log(`warning: listening on ${options.host} without auth; set ${DEFAULT_TOKEN_VARIABLE} (or --auth-token-env) before exposing the server.`);
   }

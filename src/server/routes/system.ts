@@ -6,8 +6,8 @@ import type { Route } from '../route.js';
 /** What the system routes read from the running server. */
 export interface ServerView {
   info(): Record<string, unknown>;
-  metricsText(): string;
-  openApi(): Record<string, unknown>;
+  metrics(): Promise<{ text: string; contentType: string }>;
+  openApi(): unknown;
   docsHtml(): string;
 }
 
@@ -84,7 +84,10 @@ export function systemRoutes(server: ServerView): Route[] {
       summary: 'Prometheus metrics',
       description: 'Requests by route and status, latency histograms, batch sizes, queue depth, tokens computed and tokens/s.',
       response: { contentType: 'text/plain; version=0.0.4', description: 'Prometheus text exposition format.' },
-      handle: async () => ({ body: server.metricsText(), contentType: 'text/plain; version=0.0.4; charset=utf-8' }),
+      handle: async () => {
+        const { text, contentType } = await server.metrics();
+        return { body: text, contentType };
+      },
     },
     {
       method: 'GET',
