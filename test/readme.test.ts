@@ -1,15 +1,17 @@
 /**
  * The README as a newcomer uses it: its first set-up command, taken from the README and run as written (npm ci
  * included) on a fresh copy of the repository, on a machine that reaches nothing (npm's cache only, the Hub closed),
- * gives embeddings of the example antibodies; the Hub's refusal names the offline way out.
+ * gives embeddings of the example antibodies; the Hub's refusal names the offline way out; its JavaScript and
+ * TypeScript snippets parse on Node 20 (the minimum), and the JavaScript ones run with a test checkpoint.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { ROOT } from './helpers.js';
+import ts from 'typescript';
+import { CHECKPOINTS, ROOT } from './helpers.js';
 import { CUDA_LIBRARY, NPM, offlineEnv, skippedAsNotCached } from './offlineInstall.js';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -97,5 +99,69 @@ describe('without the Hub', () => {
       assert.match(run.stderr, /--model/);
       assert.match(run.stderr, /igbert init --random --preset tiny --output \.\/tiny-model/);
     });
+  }
+});
+
+interface Snippet {
+  language: 'js' | 'ts';
+  /** 1-based line of the opening fence, for messages. */
+  line: number;
+  code: string;
+}
+
+export function codeSnippets(markdown: string): Snippet[] {
+  const snippets: Snippet[] = [];
+  for (const match of markdown.matchAll(/^```(js|javascript|mjs|ts|typescript)\n([\s\S]*?)^```/gm)) {
+    const line = markdown.slice(0, match.index).split('\n').length;
+    snippets.push({ language: match[1]!.startsWith('t') ? 'ts' : 'js', line, code: match[2]! });
+  }
+  return snippets;
+}
+
+/** Syntax Node 20 does not parse: `using` / `await using` declarations (explicit resource management, Node 24). */
+function newerSyntax(code: string): string[] {
+  const found: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isVariableDeclarationList(node) && node.flags & ts.NodeFlags.Using) found.push(node.getText());
+    ts.forEachChild(node, visit);
+  };
+  visit(ts.createSourceFile('snippet.ts', code, ts.ScriptTarget.ESNext, true));
+  return found;
+}
+
+describe("the README's code snippets", () => {
+  const snippets = codeSnippets(README);
+  const folder = join(scratch, 'snippets');
+  mkdirSync(join(folder, 'node_modules'), { recursive: true });
+  symlinkSync(ROOT, join(folder, 'node_modules', 'igbert'), 'dir');
+
+  test('there are JavaScript and TypeScript snippets', () => {
+    assert.ok(snippets.some((s) => s.language === 'js') && snippets.some((s) => s.language === 'ts'), JSON.stringify(snippets.map((s) => s.line)));
+  });
+
+  for (const snippet of snippets) {
+    const name = `README.md:${snippet.line} (${snippet.language})`;
+    const javascript =
+      snippet.language === 'ts'
+        ? ts.transpileModule(snippet.code, { compilerOptions: { target: ts.ScriptTarget.ESNext, module: ts.ModuleKind.ESNext } }).outputText
+        : snippet.code;
+    const file = join(folder, `readme-${snippet.line}.mjs`);
+    writeFileSync(file, javascript);
+
+    test(`${name} parses as a module on Node 20`, () => {
+      assert.deepEqual(newerSyntax(javascript), [], 'syntax newer than Node 20');
+      const checked = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8' });
+      assert.equal(checked.status, 0, checked.stderr);
+    });
+
+    if (snippet.language === 'js' && snippet.code.includes("from 'igbert'")) {
+      test(`${name} runs with a test checkpoint in place of ./IgBert`, (t) => {
+        if (!existsSync(join(ROOT, 'dist', 'index.js'))) return t.skip('dist/ is not built: `npm run build` first');
+        const runnable = join(folder, `readme-${snippet.line}-run.mjs`);
+        writeFileSync(runnable, javascript.replaceAll("'./IgBert'", JSON.stringify(join(CHECKPOINTS, 'mlm-h64'))));
+        const ran = spawnSync(process.execPath, [runnable], { cwd: folder, encoding: 'utf8', env: offlineEnv() });
+        assert.equal(ran.status, 0, ran.stderr);
+      });
+    }
   }
 });
