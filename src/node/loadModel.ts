@@ -16,6 +16,7 @@ import { BertTokenizer } from '../tokenizer/bertTokenizer.js';
 import { findCheckpointWeights, readTensor } from '../weights/checkpointFiles.js';
 import type { SafetensorsFile, TensorInfo } from '../weights/safetensors.js';
 import { WeightStore } from '../weights/weightStore.js';
+import { convertedDtypes, loadConvertedFolder } from './convertedFolder.js';
 import { convertedWeights, type WeightDType } from './convertWeights.js';
 
 async function requireFolder(dir: string): Promise<void> {
@@ -105,6 +106,7 @@ export async function openCheckpoint(model: string, options: Pick<LoadOptions, '
 
 /** Reads a checkpoint folder or Hub id and binds its weights for graph building (fp16/int8: converted, cached). */
 export async function loadCheckpoint(model: string, options: LoadOptions = {}): Promise<CheckpointBinding> {
+  if ((await convertedDtypes(model)).length > 0) return loadConvertedFolder(model, options.dtype, options.onProgress);
   const { dir, config, tokenizer, files, store } = await openCheckpoint(model, options);
   const common = { source: dir, config, tokenizer, hasPooler: store.hasPooler, hasMlmHead: store.hasMlmHead };
   const dtype = options.dtype ?? 'fp32';
