@@ -4,6 +4,7 @@
  * library's output for the same input, with the core's tolerances (likelihoods: 1e-4 absolute in natural-log units;
  * embeddings: 1e-5 x max |reference|). Both paths: wasm (GPU off) and WebGPU (Chromium's software adapter).
  * SwiftShader runs WebGPU ~50x slower than wasm, so the WebGPU pass uses the one-pass methods.
+ * The model address: relative URLs resolve against the page, and every failure to load shows a message.
  * Screenshots go to test-artifacts/web/.
  */
 import assert from 'node:assert/strict';
@@ -69,7 +70,7 @@ describe('igbert/web page in Chromium', { skip: chromiumMissing, timeout: 600_00
     const dist = await buildWeb(mkdtempSync(join(tmpdir(), 'igbert-web-')));
     const converted = mkdtempSync(join(tmpdir(), 'igbert-converted-'));
     await convertCheckpoint(H64, converted, { dtype: 'int8' });
-    server = await serveFolders({ '/': dist, '/model/': H64, '/sharded/': LEGACY, '/converted/': converted, '/empty/': join(ROOT, 'docs') });
+    server = await serveFolders({ '/': dist, '/app/': dist, '/model/': H64, '/sharded/': LEGACY, '/converted/': converted, '/empty/': join(ROOT, 'docs') });
     node = await IgBert.load(H64);
   });
   after(async () => {
@@ -245,6 +246,66 @@ describe('igbert/web page in Chromium', { skip: chromiumMissing, timeout: 600_00
       assert.match((await page.textContent('#load-status')) ?? '', /Could not load the model: .*config\.json|no model\.safetensors/);
       assert.equal(await page.getAttribute('body', 'data-ready'), 'error');
       await page.close();
+    });
+  });
+
+  // Relative addresses resolve against the page (served here from /app/ as well as /); every failure says why.
+  describe('the model address (wasm)', () => {
+    let browser: Browser;
+    let page: Page;
+    before(async () => {
+      browser = await launchChromium('wasm');
+      page = await browser.newPage();
+    });
+    after(async () => browser?.close());
+
+    /** Submits the form with `address`; returns the status line once the page says it is ready or failed. */
+    async function load(address: string): Promise<{ state: string | undefined; status: string }> {
+      await page.goto(`${server.url}/app/`);
+      await page.fill('#model-url', address);
+      await page.selectOption('#device', 'wasm');
+      await page.click('#load');
+      await page.waitForFunction(() => document.body.dataset['ready'], null, { timeout: 30_000 });
+      return { state: await page.getAttribute('body', 'data-ready') ?? undefined, status: (await page.textContent('#load-status')) ?? '' };
+    }
+
+    for (const address of ['/model/', '../model/', '../model']) {
+      it(`"${address}" loads the model served at /model/`, async () => {
+        const { state, status } = await load(address);
+        assert.equal(state, 'true', status);
+        assert.match(status, new RegExp(`Loaded ${server.url}/model/ \\(2 layers`));
+      });
+    }
+
+    it('a deep link with a relative ?model= loads it too', async () => {
+      await page.goto(`${server.url}/app/?model=..%2Fmodel%2F&device=wasm&autoload=1`);
+      await page.waitForFunction(() => document.body.dataset['ready'], null, { timeout: 30_000 });
+      assert.equal(await page.getAttribute('body', 'data-ready'), 'true', (await page.textContent('#load-status')) ?? '');
+    });
+
+    for (const [address, message] of [
+      ['model/', /Could not load the model: .*\/app\/model\//],
+      ['http://[not-an-address', /is not a URL/],
+    ] as const) {
+      it(`"${address}" fails with a message`, async () => {
+        const { state, status } = await load(address);
+        assert.equal(state, 'error', status);
+        assert.match(status, message);
+      });
+    }
+
+    it('an error nothing else catches is shown, not only logged', async () => {
+      await page.goto(`${server.url}/app/`);
+      await page.evaluate(() => {
+        setTimeout(() => {
+          throw new Error('an uncaught failure');
+        });
+        void Promise.reject(new Error('an unhandled rejection'));
+      });
+      await page.waitForFunction(() => (document.querySelector('#page-error')?.textContent ?? '').includes('an uncaught failure'));
+      const shown = (await page.textContent('#page-error')) ?? '';
+      assert.match(shown, /an unhandled rejection/);
+      assert.equal(await page.isVisible('#page-error'), true);
     });
   });
 });

@@ -54,6 +54,18 @@ byId<HTMLFormElement>('model-form').addEventListener('submit', async (event) => 
     urlInput.focus();
     return;
   }
+  let address: string | undefined;
+  if (!files) {
+    // Relative addresses are read from this page's server: /model/ or ../model/ next to the page.
+    try {
+      address = new URL(url, location.href).href;
+    } catch {
+      loadStatus.textContent = `Could not load the model: "${url}" is not a URL (an address such as https://host/folder/ or /model/).`;
+      document.body.dataset['ready'] = 'error';
+      urlInput.focus();
+      return;
+    }
+  }
   loadButton.disabled = true;
   loadProgress.hidden = false;
   backendNote.hidden = true;
@@ -61,7 +73,7 @@ byId<HTMLFormElement>('model-form').addEventListener('submit', async (event) => 
   try {
     await model?.dispose();
     model = undefined;
-    model = await IgBert.load(files ?? url, {
+    model = await IgBert.load(files ?? (address as string), {
       dtype: dtypeSelect.value as WeightDType,
       device: deviceSelect.value as WebDevicePreference,
       // scripts/build-web.ts copies onnxruntime-web's runtime there.
@@ -90,9 +102,23 @@ byId<HTMLFormElement>('model-form').addEventListener('submit', async (event) => 
 });
 
 byId<HTMLButtonElement>('clear-cache').addEventListener('click', async () => {
-  const removed = await clearModelCache();
-  loadStatus.textContent = removed > 0 ? `Forgot ${removed} cached model${removed === 1 ? '' : 's'}.` : 'No cached models to forget.';
+  try {
+    const removed = await clearModelCache();
+    loadStatus.textContent = removed > 0 ? `Forgot ${removed} cached model${removed === 1 ? '' : 's'}.` : 'No cached models to forget.';
+  } catch (error) {
+    loadStatus.textContent = `Could not forget the cached models: ${(error as Error).message}`;
+  }
 });
+
+// Whatever no handler above caught is shown at the top of the page, not only in the console.
+const pageError = byId('page-error');
+function showPageError(reason: unknown): void {
+  const message = reason instanceof Error ? reason.message : String(reason);
+  pageError.textContent = [pageError.textContent, `Something went wrong: ${message}`].filter(Boolean).join(' ');
+  pageError.hidden = false;
+}
+window.addEventListener('error', (event) => showPageError(event.error ?? event.message));
+window.addEventListener('unhandledrejection', (event) => showPageError(event.reason));
 
 // --- the antibody: validated as it is typed, with the message under the chain at fault.
 const messages: Record<Chain, HTMLElement> = { heavy: byId('heavy-message'), light: byId('light-message') };

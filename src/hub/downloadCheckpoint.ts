@@ -13,7 +13,7 @@ import { basename, join } from 'node:path';
 import { CheckpointError, FileError, IgBertError } from '../errors.js';
 import { SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME } from '../weights/checkpointFiles.js';
 import { HubClient, type FileMetadata } from './hubClient.js';
-import { HubError } from './hubError.js';
+import { HubError, RANDOM_WEIGHTS_HINT } from './hubError.js';
 import { progressListener } from './progress.js';
 import { RepoCache } from './repoCache.js';
 import type { HubSettings } from './settings.js';
@@ -73,7 +73,7 @@ function offlineError(cache: RepoCache, settings: HubSettings, incomplete?: { co
     'offline-miss',
     `${what}, and offline mode (HF_HUB_OFFLINE=1 or --offline) forbids downloading. Run once online to fill the cache, ` +
       `or copy the files: a cache folder (${basename(cache.folder)}) from another machine into ${settings.cacheDir}, ` +
-      'or a checkpoint folder to pass as --model.',
+      `or a checkpoint folder to pass as --model (${RANDOM_WEIGHTS_HINT}).`,
     { details: { repo: cache.repo, revision: settings.revision, cacheDir: settings.cacheDir, ...incomplete } },
   );
 }

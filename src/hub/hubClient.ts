@@ -9,7 +9,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { COMMIT_HASH, temporaryPath } from './repoCache.js';
-import { HubError } from './hubError.js';
+import { HubError, RANDOM_WEIGHTS_HINT } from './hubError.js';
 import { proxyFetch, proxyFor, redactProxy } from './proxyFetch.js';
 import type { HubSettings } from './settings.js';
 import type { ProgressListener } from './progress.js';
@@ -70,7 +70,8 @@ export class HubClient {
       'unreachable',
       `cannot reach the Hugging Face Hub at ${endpoint} (HF_ENDPOINT)${via} to download ${this.repo}: ${describeCause(error)}. ` +
         (proxy ? 'Check the proxy settings (NO_PROXY lists hosts to reach directly), or ' : 'Check the network (behind a proxy, set HTTPS_PROXY), or ') +
-        `set HF_HUB_OFFLINE=1 to use a copy already in the cache (${cacheDir}), or pass --model a local checkpoint folder.`,
+        `set HF_HUB_OFFLINE=1 to use a copy already in the cache (${cacheDir}), or pass --model a local checkpoint folder ` +
+        `(a copy of the repository, or ${RANDOM_WEIGHTS_HINT}).`,
       { cause: error, details: { repo: this.repo, endpoint, ...(proxy ? { proxy } : {}) } },
     );
   }

@@ -24,3 +24,6 @@ export class HubError extends FileError {
     this.reason = reason;
   }
 }
+
+/** The offline way out, for messages about a checkpoint the Hub cannot deliver: weights that need no download. */
+export const RANDOM_WEIGHTS_HINT = 'random weights to try igbert out: `igbert init --random --preset tiny --output ./tiny-model`';

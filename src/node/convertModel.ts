@@ -4,9 +4,11 @@
  * Inputs input_ids, attention_mask, token_type_ids (int64 [batch, sequence]); outputs last_hidden_state, logits
  * (BertForMaskedLM checkpoints) and pooler_output (checkpoints with a pooler).
  */
-import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bertFromStore } from '../bert/fromStore.js';
+import { convertedConfigJson } from './convertedFolder.js';
+import { bertTokenizerJson } from './tokenizerJson.js';
 import type { HubOptions } from '../hub/settings.js';
 import { buildBertGraph } from '../runtime/ort/bertGraph.js';
 import { ONNX_FILE_NAMES, weightSourceFromMeta, type WeightDType } from '../runtime/ort/conversion.js';
@@ -35,7 +37,7 @@ export interface ConvertResult {
 export async function convertCheckpoint(model: string, outDir: string, options: ConvertOptions = {}): Promise<ConvertResult> {
   const dtype = options.dtype ?? 'fp32';
   const { dir, store, checkpoint } = await openCheckpoint(model, options.hub ? { hub: options.hub } : {});
-  const { config } = checkpoint;
+  const { config, tokenizer } = checkpoint;
   const onnxDir = join(outDir, 'onnx');
   await mkdir(onnxDir, { recursive: true });
   const modelName = ONNX_FILE_NAMES[dtype];
@@ -57,13 +59,19 @@ export async function convertCheckpoint(model: string, outDir: string, options: 
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
-  await copyFile(join(dir, 'config.json'), join(outDir, 'config.json'));
+  await writeFile(join(outDir, 'config.json'), convertedConfigJson(await readFile(join(dir, 'config.json'), 'utf8')));
+  const copied = new Set<string>();
   for (const name of TOKENIZER_FILES) {
     try {
       await copyFile(join(dir, name), join(outDir, name));
+      copied.add(name);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
+  }
+  // transformers.js reads only tokenizer.json; a checkpoint without one (IgBert's) gets the BertTokenizer's equivalent.
+  if (!copied.has('tokenizer.json')) {
+    await writeFile(join(outDir, 'tokenizer.json'), `${JSON.stringify(bertTokenizerJson(tokenizer), null, 2)}\n`);
   }
   const outputs = ['last_hidden_state', ...(store.hasMlmHead ? ['logits'] : []), ...(store.hasPooler ? ['pooler_output'] : [])];
   return { modelPath: join(onnxDir, modelName), dataPath: join(onnxDir, dataName), outputs };

@@ -4,6 +4,8 @@
  */
 import { access } from 'node:fs/promises';
 import { bertFromStore } from '../bert/fromStore.js';
+import type { Bert } from '../bert/modeling.js';
+import type { ConvertedFolder } from './convertedFolder.js';
 import type { Param } from '../bert/ops.js';
 import { CheckpointError } from '../errors.js';
 import type { Checkpoint } from '../model.js';
@@ -12,7 +14,7 @@ import type { TensorData } from '../runtime/cuda/cudaEngine.js';
 import { readTensorBytes } from '../weights/checkpointFiles.js';
 import type { EngineCandidate } from '../runtime/candidates.js';
 import type { Device, Engine, Precision } from '../runtime/engine.js';
-import { bindNodeWeights } from '../runtime/ort/nodeWeights.js';
+import { bindNodeWeights, type NodeWeights } from '../runtime/ort/nodeWeights.js';
 import { OrtNodeSessionFactory, type OrtNodeDevice } from '../runtime/ort/nodeSessions.js';
 import { OrtEngine, type OrtEngineOptions } from '../runtime/ort/ortEngine.js';
 import { WEIGHT_DTYPES, type WeightDType } from '../runtime/ort/conversion.js';
@@ -52,11 +54,15 @@ export async function hasGpuDevice(): Promise<boolean> {
   return false;
 }
 
+/** The ONNX engine's weights for a precision: bound once, when the first ONNX candidate starts. */
+export type OrtWeightsFor = (precision: WeightDType) => Promise<NodeWeights>;
+
 function ortCandidate(
   device: OrtNodeDevice,
-  opened: OpenedCheckpoint,
+  bert: Bert,
+  source: string,
+  bind: OrtWeightsFor,
   options: NodeEngineOptions,
-  log: (line: string) => void,
 ): EngineCandidate {
   const precision = options.dtype ?? 'fp32';
   return {
@@ -69,17 +75,16 @@ function ortCandidate(
       return undefined;
     },
     async start(): Promise<Engine> {
-      const { config } = opened.checkpoint;
-      const bound = await bindNodeWeights(config, opened.store, opened.files, precision as WeightDType, log);
+      const bound = await bind(precision as WeightDType);
       const engine = new OrtEngine(
-        { bert: bertFromStore(config, opened.store), source: opened.dir, precision, ...bound },
+        { bert, source, precision, ...bound },
         new OrtNodeSessionFactory(device, options.threads),
         { ...options.ort, ...(options.threads ? { threads: options.threads } : {}) },
       );
       // WebGPU fails at session creation when no adapter can be had: find out now, while another device can step in.
       if (device === 'webgpu') {
         try {
-          await engine.prepare({ hiddenStateLayer: config.num_hidden_layers, logProbs: false, logits: false, pooler: false });
+          await engine.prepare({ hiddenStateLayer: bert.config.num_hidden_layers, logProbs: false, logits: false, pooler: false });
         } catch (error) {
           await engine.dispose();
           throw error;
@@ -114,13 +119,39 @@ export function nodeCandidates(
   log: (line: string) => void,
 ): Partial<Record<Device, EngineCandidate>> {
   const bert = bertFromStore(opened.checkpoint.config, opened.store);
+  const bind: OrtWeightsFor = (precision) => bindNodeWeights(opened.checkpoint.config, opened.store, opened.files, precision, log);
   return {
     cuda: cudaCandidate(bert, (param) => storedTensor(opened, param), {
       log,
       ...(options.dtype ? { precision: options.dtype } : {}),
       ...(options.gpus ? { gpus: options.gpus } : {}),
     }),
-    webgpu: ortCandidate('webgpu', opened, options, log),
-    cpu: ortCandidate('cpu', opened, options, log),
+    webgpu: ortCandidate('webgpu', bert, opened.dir, bind, options),
+    cpu: ortCandidate('cpu', bert, opened.dir, bind, options),
+  };
+}
+
+/**
+ * The candidates for an \`igbert convert\` folder: ONNX Runtime over the converted weights in place. The CUDA engine
+ * reads checkpoints (safetensors), not converted ONNX folders.
+ */
+export function convertedFolderCandidates(folder: ConvertedFolder, options: NodeEngineOptions): Partial<Record<Device, EngineCandidate>> {
+  const source = folder.checkpoint.source;
+  const bind: OrtWeightsFor = async (precision) => {
+    if (precision !== folder.precision) throw new Error(`${source} holds ${folder.precision} weights, not ${precision}`);
+    return folder.weights;
+  };
+  const only = { ...options, dtype: folder.precision };
+  return {
+    cuda: {
+      device: 'cuda',
+      check: async () => ({
+        reason: `${source} is \`igbert convert\` (ONNX) output; the CUDA engine runs Hugging Face checkpoints (config.json + safetensors)`,
+        absent: options.dtype === undefined,
+      }),
+      start: () => Promise.reject(new Error('unreachable')),
+    },
+    webgpu: ortCandidate('webgpu', folder.bert, source, bind, only),
+    cpu: ortCandidate('cpu', folder.bert, source, bind, only),
   };
 }

@@ -6,7 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseBertConfig } from '../config.js';
-import { CheckpointError, FileError } from '../errors.js';
+import { CheckpointError, FileError, UsageError } from '../errors.js';
 import { resolveModelDir } from '../hub/resolveModelDir.js';
 import type { HubOptions } from '../hub/settings.js';
 import { IgBertModel, type ModelOptions } from '../model.js';
@@ -14,7 +14,9 @@ import { selectEngine, type DevicePreference } from '../runtime/candidates.js';
 import { BertTokenizer } from '../tokenizer/bertTokenizer.js';
 import { findCheckpointWeights } from '../weights/checkpointFiles.js';
 import { WeightStore } from '../weights/weightStore.js';
-import { nodeCandidates, type NodeEngineOptions, type OpenedCheckpoint } from './engines.js';
+import { WEIGHT_DTYPES, type WeightDType } from '../runtime/ort/conversion.js';
+import { convertedFolderCandidates, nodeCandidates, type NodeEngineOptions, type OpenedCheckpoint } from './engines.js';
+import { convertedDtypes, openConvertedFolder } from './convertedFolder.js';
 
 async function requireFolder(dir: string): Promise<void> {
   let info;
@@ -48,9 +50,18 @@ export async function loadTokenizer(model: string, options: { hub?: HubOptions }
 /** IgBert on Node: the model plus loading from a checkpoint folder or Hub id. */
 export class IgBert extends IgBertModel {
   /** Loads a Hugging Face checkpoint folder (or Hub id) and starts the engine the device preference picks. */
-  static async load(dir: string, options: LoadOptions = {}): Promise<IgBert> {
-    const opened = await openCheckpoint(dir, options);
+  static async load(model: string, options: LoadOptions = {}): Promise<IgBert> {
     const log = options.onProgress ?? ((line: string) => process.stderr.write(`igbert: ${line}\n`));
+    const dir = await resolveModelDir(model, options.hub);
+    if ((await convertedDtypes(dir)).length > 0) {
+      if (options.dtype !== undefined && !(WEIGHT_DTYPES as readonly string[]).includes(options.dtype)) {
+        throw new UsageError(`${dir} is \`igbert convert\` (ONNX) output: --dtype ${options.dtype} is not one of its variants (${WEIGHT_DTYPES.join(', ')}).`);
+      }
+      const folder = await openConvertedFolder(dir, options.dtype as WeightDType | undefined, log);
+      const { engine, passedOver } = await selectEngine(options.device ?? 'auto', convertedFolderCandidates(folder, options), log);
+      return new IgBert(folder.checkpoint, engine, options, passedOver);
+    }
+    const opened = await openCheckpoint(dir, options);
     const { engine, passedOver } = await selectEngine(options.device ?? 'auto', nodeCandidates(opened, options, log), log);
     return new IgBert(opened.checkpoint, engine, options, passedOver);
   }

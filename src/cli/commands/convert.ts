@@ -20,7 +20,7 @@ export function registerConvert(program: Command): void {
         'transformers.js and other ONNX Runtime users load.',
     )
     .requiredOption('--model <dir|org/name>', 'checkpoint folder or Hugging Face Hub id')
-    .requiredOption('--output <dir>', 'output folder (config.json, tokenizer files, onnx/model*.onnx + .onnx_data)')
+    .requiredOption('--output <dir>', 'output folder (config.json, tokenizer files and tokenizer.json, onnx/model*.onnx + .onnx_data)')
     .option('--dtype <dtype>', 'fp32 (exact) | fp16 (half-size weights, float32 compute) | int8 (quantised encoder Linears)', parseChoice('--dtype', WEIGHT_DTYPES), 'fp32')
     .option(
       '--attention <kind>',
@@ -34,7 +34,9 @@ export function registerConvert(program: Command): void {
       `\nFiles: ${Object.entries(ONNX_FILE_NAMES).map(([d, f]) => `${d} → onnx/${f}`).join(', ')}.\n` +
         'Inputs input_ids, attention_mask, token_type_ids (int64 [batch, sequence]); outputs last_hidden_state, logits\n' +
         '(masked-LM checkpoints), pooler_output (checkpoints with a pooler). int8 uses ONNX Runtime\'s\n' +
-        'DynamicQuantizeMatMul (com.microsoft), so it needs ONNX Runtime.\n\nExample:\n' +
+        'DynamicQuantizeMatMul (com.microsoft), so it needs ONNX Runtime. The folder is itself a --model for every\n' +
+        'igbert command (the converted weights are read in place; --dtype picks the variant), and transformers.js\n' +
+        'loads it (config.json says the weights are external data; tokenizer.json is written where the checkpoint has none).\n\nExample:\n' +
         '  igbert convert --model ./IgBert --dtype int8 --output ./IgBert-onnx',
     )
     .action(async (options: ConvertCliOptions) => {

@@ -50,16 +50,26 @@ export interface TickCandidate {
   first: boolean;
 }
 
+/** Estimated width of a label: 0.6 em per character bounds Helvetica's digits and lower-case letters. */
+export const textWidth = (content: string, fontSize: number): number => [...content].length * fontSize * 0.6;
+
+/** The roundest step a position is a multiple of: 100 before 50 before 10 ..., so 100 wins a place over 99. */
+function roundness(position: number): number {
+  for (const step of [100, 50, 10, 5]) if (position % step === 0) return step;
+  return 1;
+}
+
 /**
- * Chain-relative position ticks: the first of each chain or range, then every multiple of `every` whose label does
- * not overlap one already placed (10 px font: about 6 px per digit).
+ * Chain-relative position ticks (10 px labels): the first of each chain or range, then the multiples of `every`,
+ * roundest first, wherever a label keeps 3 px from the labels already placed.
  */
 export function placeTicks(candidates: readonly TickCandidate[], every: number): TickCandidate[] {
-  const halfWidth = (tick: TickCandidate): number => tick.label.length * 3 + 3;
+  const halfWidth = (tick: TickCandidate): number => textWidth(tick.label, 10) / 2 + 1.5;
   const placed: TickCandidate[] = [];
   const fits = (tick: TickCandidate): boolean => placed.every((p) => Math.abs(p.x - tick.x) >= halfWidth(p) + halfWidth(tick));
-  for (const tick of candidates) if (tick.first && fits(tick)) placed.push(tick);
-  for (const tick of candidates) if (!tick.first && Number(tick.label) % every === 0 && fits(tick)) placed.push(tick);
+  const multiples = candidates.filter((tick) => !tick.first && Number(tick.label) % every === 0);
+  multiples.sort((a, b) => roundness(Number(b.label)) - roundness(Number(a.label)));
+  for (const tick of [...candidates.filter((tick) => tick.first), ...multiples]) if (fits(tick)) placed.push(tick);
   return placed.sort((a, b) => a.x - b.x);
 }
 

@@ -3,7 +3,7 @@
  * and range gaps marked), the 20 amino acids top to bottom, each cell coloured by its score on a blue-white-red scale
  * centred on 0 (the wild type), the wild type marked with a dot, and a legend. Every cell has a tooltip.
  */
-import { divergingColour, escapeXml, placeTicks, label, niceCeil, px, svgDocument, text } from './_svg.js';
+import { divergingColour, escapeXml, placeTicks, label, niceCeil, px, svgDocument, text, textWidth } from './_svg.js';
 
 export interface HeatmapPosition {
   chain: 'heavy' | 'light';
@@ -26,7 +26,9 @@ export interface HeatmapInput {
 const CELL_HEIGHT = 16;
 const LEFT = 64;
 const TOP = 92;
-const RIGHT = 190;
+/** From the legend's left edge to the figure's right edge: the legend's widest line and a margin. */
+const LEGEND_WIDTH = 154;
+const LEGEND_GAP = 36;
 const BOTTOM = 64;
 const CHAIN_GAP = 8;
 const RANGE_GAP = 3;
@@ -59,7 +61,13 @@ export function scanHeatmapSvg(input: HeatmapInput): string {
   });
   const plotRight = x;
   const plotBottom = TOP + rows * CELL_HEIGHT;
-  const width = Math.max(plotRight + RIGHT, 640);
+  // The axis caption is centred under the plot; under a plot narrower than itself it starts near the left edge, and
+  // the legend moves right to stay clear of it (its key shares the caption's baseline).
+  const caption = 'position in chain (1-based); wild type marked \u25cf';
+  const captionWidth = textWidth(caption, 11);
+  const captionCentre = Math.max((LEFT + plotRight) / 2, 8 + captionWidth / 2);
+  const legendLeft = Math.max(plotRight + LEGEND_GAP, captionCentre + captionWidth / 2 + LEGEND_GAP);
+  const width = Math.max(legendLeft + LEGEND_WIDTH, 640);
   const height = plotBottom + BOTTOM;
   const body: string[] = [];
 
@@ -135,9 +143,9 @@ export function scanHeatmapSvg(input: HeatmapInput): string {
     body.push(`<line x1="${px(tick.x)}" y1="${plotBottom}" x2="${px(tick.x)}" y2="${plotBottom + 4}" stroke="#333"/>`);
     body.push(text(tick.x, plotBottom + 15, tick.label, 'text-anchor="middle" font-size="10"'));
   }
-  body.push(text((LEFT + plotRight) / 2, plotBottom + 38, 'position in chain (1-based); wild type marked \u25cf', 'text-anchor="middle"'));
+  body.push(text(captionCentre, plotBottom + 38, caption, 'text-anchor="middle"'));
 
-  body.push(...legend(plotRight + 36, TOP, rows * CELL_HEIGHT, limit));
+  body.push(...legend(legendLeft, TOP, rows * CELL_HEIGHT, limit));
   return svgDocument(width, height, `${input.id}: deep mutational scan`, body);
 }
 

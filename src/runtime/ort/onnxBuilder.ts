@@ -10,21 +10,26 @@ type ITensorProto = onnxProto.onnx.ITensorProto;
 type IAttributeProto = onnxProto.onnx.IAttributeProto;
 type IValueInfoProto = onnxProto.onnx.IValueInfoProto;
 
+type DataType = typeof onnx.TensorProto.DataType;
+/**
+ * TensorProto.DataType codes as number literals, checked against onnx-proto's enum: igbert's published declarations
+ * reach these types, and onnx-proto's own need protobufjs's global `Long`, which a strict consumer's tsc lacks.
+ */
 export const TensorType = {
-  FLOAT: onnx.TensorProto.DataType.FLOAT,
-  FLOAT16: onnx.TensorProto.DataType.FLOAT16,
-  INT8: onnx.TensorProto.DataType.INT8,
-  UINT8: onnx.TensorProto.DataType.UINT8,
-  INT32: onnx.TensorProto.DataType.INT32,
-  INT64: onnx.TensorProto.DataType.INT64,
-  BOOL: onnx.TensorProto.DataType.BOOL,
-} as const;
+  FLOAT: 1,
+  FLOAT16: 10,
+  INT8: 3,
+  UINT8: 2,
+  INT32: 6,
+  INT64: 7,
+  BOOL: 9,
+} as const satisfies { readonly [K in keyof DataType]?: DataType[K] };
 export type TensorTypeCode = (typeof TensorType)[keyof typeof TensorType];
 
 /** A dimension: a fixed size or a symbolic name such as "batch". */
 export type Dim = number | string;
 
-export type AttributeValue = number | string | number[] | { float: number } | { floats: number[] } | { tensor: ITensorProto };
+export type AttributeValue = number | string | number[] | { float: number } | { floats: number[] };
 
 /** Where an initializer's bytes live when they are not inline: a file next to the model, a byte range in it. */
 export interface ExternalLocation {
@@ -185,6 +190,5 @@ function attribute(name: string, value: AttributeValue): IAttributeProto {
   if (typeof value === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(value) };
   if (Array.isArray(value)) return { name, type: T.INTS, ints: value };
   if ('float' in value) return { name, type: T.FLOAT, f: value.float };
-  if ('floats' in value) return { name, type: T.FLOATS, floats: value.floats };
-  return { name, type: T.TENSOR, t: value.tensor };
+  return { name, type: T.FLOATS, floats: value.floats };
 }

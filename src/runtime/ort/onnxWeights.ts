@@ -5,10 +5,13 @@
  * the device needs, the outputs a task needs), so a converted folder serves every task as a checkpoint does.
  */
 import onnxProto from 'onnx-proto';
+import type { BertConfig } from '../../config.js';
 import { CheckpointError } from '../../errors.js';
-import { TensorType } from './onnxBuilder.js';
-import { CONVERSION_VERSION, type Meta, type WeightDType } from './conversion.js';
 import type { SafetensorsDType } from '../../weights/safetensors.js';
+import { WeightStore } from '../../weights/weightStore.js';
+import { CONVERSION_VERSION, weightSourceFromMeta, type Meta, type WeightDType } from './conversion.js';
+import { TensorType } from './onnxBuilder.js';
+import type { WeightSource } from './weightSource.js';
 
 const { onnx } = onnxProto;
 
@@ -62,4 +65,21 @@ export function onnxWeightLayout(graphBytes: Uint8Array, dataFile: string, sourc
     throw new CheckpointError(`${source} was converted by an older igbert (int8 layout before version ${CONVERSION_VERSION}); convert it again with igbert convert --dtype int8.`);
   }
   return { meta: { version: CONVERSION_VERSION, dtype, tensors: entries }, tensors };
+}
+
+/**
+ * The weights of `igbert convert` output as a WeightSource over its .onnx_data file (`dataFile`, external data
+ * relative to the graph's folder), with the store that names and shape-checks them (Node; the browser binds the
+ * same layout to its cached blob in loadCheckpoint.ts).
+ */
+export function onnxWeightSource(
+  graphBytes: Uint8Array,
+  dataFile: string,
+  config: BertConfig,
+  source: string,
+): { weights: WeightSource; store: WeightStore; dtype: WeightDType } {
+  const { meta, tensors } = onnxWeightLayout(graphBytes, dataFile, source);
+  const infos = tensors.map((t) => ({ ...t, dataOffsets: [0, 0] as [number, number], absoluteOffset: 0, byteLength: 0, file: dataFile }));
+  const store = WeightStore.fromTensors(infos, config);
+  return { weights: weightSourceFromMeta(meta, store, dataFile, source), store, dtype: meta.dtype };
 }
