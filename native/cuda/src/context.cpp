@@ -665,6 +665,9 @@ std::vector<Output> Context::run(int id, const Batch& batch) {
 }
 
 std::vector<Output> Context::runAdmitted(int id, const Batch& batch) {
+  // First, on this (worker) thread: anything CUDA below, the pinned allocations too, must not create or use
+  // a context on another device.
+  IGB_CUDA(cudaSetDevice(options_.device));
   const std::shared_ptr<Program> prog = program(id);
   const ProgramPlan& plan = prog->plan;
   validateBatch(plan, batch);
@@ -705,7 +708,6 @@ std::vector<Output> Context::runAdmitted(int id, const Batch& batch) {
     cudaStream_t s = cuda_->stream;
     size_t current = SIZE_MAX;  // op being enqueued, for error messages
     try {
-      IGB_CUDA(cudaSetDevice(options_.device));
       auto timedCopy = [&](auto&& f) {
         if (!prof) return f();
         cudaEvent_t a = cuda_->event(true), b = cuda_->event(true);
@@ -754,7 +756,8 @@ std::vector<Output> Context::runAdmitted(int id, const Batch& batch) {
       mem.live.clear();
       (void)cudaGetLastError();
     }
-    const cudaError_t e1 = cudaEventCreateWithFlags(&done, cudaEventDisableTiming);
+    // Blocking sync: the waiting worker thread sleeps instead of spinning a core while the GPU works.
+    const cudaError_t e1 = cudaEventCreateWithFlags(&done, cudaEventDisableTiming | cudaEventBlockingSync);
     if (e1 != cudaSuccess || cudaEventRecord(done, s) != cudaSuccess) {
       if (done) cudaEventDestroy(done);
       done = nullptr;

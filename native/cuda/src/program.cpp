@@ -170,6 +170,8 @@ class Planner {
         if (op.weights.empty()) fail("weights is empty");
         if (op.biases.size() != op.weights.size()) fail("biases must have one entry (a weight id or -1) per weight");
         int64_t features = 0;
+        if (std::set<int>(op.weights.begin(), op.weights.end()).size() != op.weights.size())
+          fail("weights lists the same weight twice");
         for (size_t j = 0; j < op.weights.size(); ++j) {
           const WeightMeta& w = matrixOf(op.weights[j], "weights[]", in.cols);
           if (op.biases[j] != -1) vectorOf(op.biases[j], "biases[]", w.rows);

@@ -908,6 +908,7 @@ void testValidation() {
   };
   ProgramDesc p = good;
   p.ops[1].weights = {ids.layers[0].wq, ids.layers[0].wk};
+  p.ops[1].biases = {ids.layers[0].bq, ids.layers[0].bk};
   expectThrow("linear out cols != sum of out_features", [&] { ctx.compile(p); }, "out_features");
   p = good;
   p.ops[1].input = 999;
@@ -921,6 +922,12 @@ void testValidation() {
   p = good;
   std::swap(p.ops[0], p.ops[1]);
   expectThrow("read before write", [&] { ctx.compile(p); }, "before any op writes it");
+  p = good;
+  p.ops[1].weights = {ids.layers[0].wq, ids.layers[0].wq, ids.layers[0].wv};
+  expectThrow("the same weight twice in one linear", [&] { ctx.compile(p); }, "twice");
+  p = good;
+  p.ops[3].input = p.ops[3].out;
+  expectThrow("out aliases an input", [&] { ctx.compile(p); }, "alias");
   p = good;
   p.ops[2].heads = 3;
   expectThrow("heads do not divide cols", [&] { ctx.compile(p); }, "heads");

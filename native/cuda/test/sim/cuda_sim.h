@@ -2,7 +2,7 @@
 // real context (src/context.cpp) compile with g++ and run here, without a GPU. Test-only tooling.
 //
 // Execution model: a launch runs its blocks on a few OS threads (blocks are independent); inside a block every
-// CUDA thread is a fiber (ucontext) of that OS thread. A fiber runs until it reaches __syncthreads() or a
+// CUDA thread is a fiber (own stack, hand-written x86-64 switch) of that OS thread. A fiber runs until it reaches __syncthreads() or a
 // warp-collective operation (shuffle, ldmatrix, mma), then the next fiber runs; a barrier releases when every
 // live thread of its scope (block or warp) has arrived. So between two barriers one thread runs to completion
 // before the next starts: a missing __syncthreads shows up as stale or overwritten shared memory, i.e. wrong
@@ -135,7 +135,8 @@ struct cudaDeviceProp {
   size_t totalGlobalMem;
   int multiProcessorCount;
 };
-constexpr unsigned cudaStreamNonBlocking = 1, cudaEventDefault = 0, cudaEventDisableTiming = 2, cudaHostAllocPortable = 1;
+constexpr unsigned cudaStreamNonBlocking = 1, cudaEventDefault = 0, cudaEventBlockingSync = 1, cudaEventDisableTiming = 2,
+                   cudaHostAllocPortable = 1;
 
 const char* cudaGetErrorName(cudaError_t e);
 const char* cudaGetErrorString(cudaError_t e);

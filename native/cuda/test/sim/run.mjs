@@ -37,17 +37,18 @@ const base = ['-std=c++17', '-g', '-O1', '-fno-strict-aliasing', '-DIGB_SIM', `-
   '-Wno-unused-parameter', '-Wno-unknown-pragmas', '-Werror', '-pthread'];
 const sanitize = asan ? ['-fsanitize=address,undefined', '-fno-omit-frame-pointer', '-fno-sanitize-recover=undefined'] : [];
 
-function newest(dir) {
+// An object is rebuilt when its source, or any header under src/ or test/, is newer.
+function newestHeader(dir) {
   let t = 0;
   for (const f of readdirSync(dir)) {
     const p = join(dir, f);
     const s = statSync(p);
-    t = Math.max(t, s.isDirectory() ? newest(p) : s.mtimeMs);
+    if (s.isDirectory()) t = Math.max(t, newestHeader(p));
+    else if (f.endsWith('.h')) t = Math.max(t, s.mtimeMs);
   }
   return t;
 }
-const sourcesTime = Math.max(newest(src), newest(here), statSync(join(root, 'test', 'kernels_test.cu')).mtimeMs,
-  statSync(join(root, 'test', 'reference.h')).mtimeMs);
+const headersTime = Math.max(newestHeader(src), newestHeader(join(root, 'test')));
 
 function run(cmd, args, opts = {}) {
   return new Promise((resolve, reject) => {
@@ -70,7 +71,7 @@ async function compileAll(files, flags, dir) {
   await Promise.all(Array.from({ length: width }, async () => {
     while (next < files.length) {
       const i = next++;
-      if (existsSync(objs[i]) && statSync(objs[i]).mtimeMs > sourcesTime) continue;
+      if (existsSync(objs[i]) && statSync(objs[i]).mtimeMs > Math.max(headersTime, statSync(files[i]).mtimeMs)) continue;
       const lang = files[i].endsWith('.cu') ? ['-x', 'c++'] : [];
       await run('g++', [...flags, '-c', ...lang, files[i], '-x', 'none', '-o', objs[i]], { capture: true });
       console.log(`  compiled ${relative(root, files[i])}`);

@@ -1,7 +1,6 @@
 // The simulator's execution engine (fibers, barriers, warp collectives) and its runtime API (host memory as
 // device memory, synchronous streams). See cuda_sim.h for the model and its limits.
 #include <sys/mman.h>
-#include <ucontext.h>
 
 #include <atomic>
 #include <chrono>
@@ -18,11 +17,39 @@
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SIM_ASAN 1
-extern "C" {
-void __sanitizer_start_switch_fiber(void** fakeStackSave, const void* bottom, size_t size);
-void __sanitizer_finish_switch_fiber(void* fakeStackSave, const void** bottomOld, size_t* sizeOld);
-}
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
 #endif
+
+// Context switch between fibers: saves the callee-saved registers on the current stack, stores the stack pointer
+// in *save, loads `next` and restores. (ucontext's swapcontext makes two signal-mask system calls per switch,
+// which made the simulator 20x slower.) x86-64 System V only.
+#if !defined(__x86_64__)
+#error "the CUDA simulator's fiber switch is written for x86-64"
+#endif
+extern "C" void igb_sim_switch(void** save, void* next);
+asm(R"(
+  .text
+  .globl igb_sim_switch
+  .type igb_sim_switch, @function
+igb_sim_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size igb_sim_switch, .-igb_sim_switch
+)");
 
 namespace sim {
 
@@ -42,7 +69,7 @@ enum class State { Ready, AtBlockBarrier, AtWarpBarrier, Done };
 enum class WarpOp { None, Shuffle, Ldmatrix, Mma };
 
 struct Fiber {
-  ucontext_t ctx;
+  void* sp = nullptr;  // saved stack pointer while switched out
   void* stack = nullptr;
   ThreadState ts;
   State state = State::Ready;
@@ -61,7 +88,7 @@ struct WarpSlots {
 struct BlockRunner {
   std::vector<Fiber> fibers;
   std::vector<WarpSlots> warps;
-  ucontext_t sched;
+  void* schedSp = nullptr;
   const std::function<void()>* body = nullptr;
   Fiber* running = nullptr;
   const void* schedStackBottom = nullptr;
@@ -70,8 +97,13 @@ struct BlockRunner {
   std::mt19937 rng{12345};
 
   ~BlockRunner() {
-    for (auto& f : fibers)
-      if (f.stack) munmap(f.stack, kStackBytes);
+    for (auto& f : fibers) {
+      if (!f.stack) continue;
+#ifdef SIM_ASAN
+      ASAN_UNPOISON_MEMORY_REGION(f.stack, kStackBytes);
+#endif
+      munmap(f.stack, kStackBytes);
+    }
   }
 
   void ensure(size_t n) {
@@ -94,7 +126,7 @@ struct BlockRunner {
     void* fake = nullptr;
     __sanitizer_start_switch_fiber(&fake, f.stack, kStackBytes);
 #endif
-    swapcontext(&sched, &f.ctx);
+    igb_sim_switch(&schedSp, f.sp);
 #ifdef SIM_ASAN
     __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
 #endif
@@ -108,13 +140,13 @@ struct BlockRunner {
 #ifdef SIM_ASAN
     __sanitizer_start_switch_fiber(s == State::Done ? nullptr : &f.fakeStack, schedStackBottom, schedStackSize);
 #endif
-    swapcontext(&f.ctx, &sched);
+    igb_sim_switch(&f.sp, schedSp);
 #ifdef SIM_ASAN
     __sanitizer_finish_switch_fiber(f.fakeStack, &schedStackBottom, &schedStackSize);
 #endif
   }
 
-  static void entry(unsigned lo, unsigned hi);
+  static void entry();
 
   void runBlock(unsigned nthreads) {
     ensure(nthreads);
@@ -125,12 +157,18 @@ struct BlockRunner {
       f.ts.tid = dim3(i % g_blockDim.x, (i / g_blockDim.x) % g_blockDim.y, i / (g_blockDim.x * g_blockDim.y));
       f.ts.lane = int(i % 32);
       f.ts.warp = int(i / 32);
-      getcontext(&f.ctx);
-      f.ctx.uc_stack.ss_sp = f.stack;
-      f.ctx.uc_stack.ss_size = kStackBytes;
-      f.ctx.uc_link = nullptr;
-      const uintptr_t self = reinterpret_cast<uintptr_t>(this);
-      makecontext(&f.ctx, reinterpret_cast<void (*)()>(&BlockRunner::entry), 2, unsigned(self & 0xffffffffu), unsigned(self >> 32));
+#ifdef SIM_ASAN
+      // A finished fiber never returns from its frames, so their redzones stay poisoned in ASan's shadow memory
+      // (which normally the epilogues clear): clear it before the stack is reused.
+      ASAN_UNPOISON_MEMORY_REGION(f.stack, kStackBytes);
+#endif
+      // A fresh stack that igb_sim_switch "returns" into entry() from: six zeroed callee-saved registers, then
+      // entry's address, then a fake return address (entry never returns), the top 16-byte aligned.
+      uintptr_t* top = reinterpret_cast<uintptr_t*>(static_cast<char*>(f.stack) + kStackBytes);
+      top[-1] = 0;
+      top[-2] = reinterpret_cast<uintptr_t>(&BlockRunner::entry);
+      for (int r = 3; r <= 8; ++r) top[-r] = 0;
+      f.sp = top - 8;
     }
     std::vector<unsigned> order(nthreads);
     for (unsigned i = 0; i < nthreads; ++i) order[i] = i;
@@ -187,8 +225,8 @@ struct BlockRunner {
 
 thread_local BlockRunner* g_runner = nullptr;
 
-void BlockRunner::entry(unsigned lo, unsigned hi) {
-  BlockRunner* self = reinterpret_cast<BlockRunner*>(uintptr_t(lo) | (uintptr_t(hi) << 32));
+void BlockRunner::entry() {
+  BlockRunner* self = g_runner;
 #ifdef SIM_ASAN
   __sanitizer_finish_switch_fiber(nullptr, &self->schedStackBottom, &self->schedStackSize);
 #endif
