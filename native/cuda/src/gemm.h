@@ -1,0 +1,39 @@
+// Row-major linear layer on cuBLASLt: y[M,N] = x[M,K] · W[N,K]^T (+ bias[N]), W stored like nn.Linear.
+// fp32 accumulation always (CUBLAS_COMPUTE_32F — never TF32). One instance per context: it owns the
+// cuBLASLt handle, a 32 MiB workspace and the cache of heuristic results; callers serialize on it (the
+// context's launch mutex).
+//
+// Batch invariance: cuBLASLt's heuristic picks a different kernel for a different M (token count), so a
+// sequence's numbers could depend on its batch mates by a rounding. With batchInvariant (fp32 contexts) the
+// algorithm is chosen once per (N, K, types, alignments) — for a large reference M, without split-K — and
+// reused for every M, so each output row is the same dot products in the same order whatever the batch: the
+// same bits. 16-bit contexts pick per M (speed); there a sequence's outputs vary within 16-bit rounding.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <memory>
+
+#include "types.h"
+
+namespace igb {
+
+class Gemm {
+ public:
+  Gemm(int device, bool batchInvariant);
+  ~Gemm();
+  Gemm(const Gemm&) = delete;
+  Gemm& operator=(const Gemm&) = delete;
+
+  // x: [M, K] row stride ldx, type wType (the weight's type); y: [M, N] row stride ldy, type yType.
+  // bias: N elements of type yType (cuBLASLt's bias epilogue reads the bias in the output type), or null.
+  void linear(int64_t M, int64_t N, int64_t K, const void* W, DType wType, const void* x, int64_t ldx, void* y,
+              DType yType, int64_t ldy, const void* bias, cudaStream_t stream);
+
+  static size_t libraryVersion();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace igb

@@ -1,0 +1,181 @@
+// Tensor-core attention for head size 64 in bf16/fp16 (FlashAttention-2 style, written from the PTX ISA's
+// fragment layouts): one block per (query tile of 64 rows of one packed sequence, head); 4 warps, each
+// owning 16 query rows. Per key tile of 64:
+//   S = Q K^T      mma.m16n8k16 (Q fragments kept in registers for the whole loop, K via ldmatrix)
+//   online softmax in fp32 (running row max m and sum l, exp2 with log2(e)/sqrt(d) folded into the scale)
+//   O += P V       the S accumulator fragments are re-packed in registers as the A operand (the C-fragment
+//                  of two adjacent 8-key n-tiles is exactly the A-fragment of one 16-key k-step), V via
+//                  ldmatrix.trans
+// Keys past the sequence end are masked to -inf (their K/V rows are zero-filled, never read from another
+// sequence); query rows past the end are computed on zeros and not written. Any sequence length: the key loop
+// runs over ceil(len / 64) tiles.
+#include "../check.h"
+#include "device.h"
+#include "kernels.h"
+
+namespace igb {
+namespace {
+
+constexpr int D = 64;         // head size
+constexpr int BQ = 64;        // query rows per block
+constexpr int BK = 64;        // keys per tile
+constexpr int LDS = D + 8;    // padded shared row (144 bytes): the 8 rows of an ldmatrix hit distinct banks
+constexpr int kThreads = 128;
+
+// Copies rows [0, valid) of a 64 x 64 block (row stride ld) into shared memory and zero-fills the rest:
+// 512 16-byte chunks, 4 per thread, consecutive threads on consecutive chunks of a row.
+template <class T>
+__device__ __forceinline__ void loadTile(T (*dst)[LDS], const T* __restrict__ src, int64_t ld, int valid) {
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const int c = threadIdx.x + i * kThreads;
+    const int r = c >> 3, col = (c & 7) * 8;
+    uint4 v = make_uint4(0u, 0u, 0u, 0u);
+    if (r < valid) v = *reinterpret_cast<const uint4*>(src + int64_t(r) * ld + col);
+    *reinterpret_cast<uint4*>(&dst[r][col]) = v;
+  }
+}
+
+template <class T>
+__global__ void __launch_bounds__(kThreads)
+    flashAttentionKernel(const T* __restrict__ q, int64_t ldq, const T* __restrict__ k, int64_t ldk, const T* __restrict__ v,
+                         int64_t ldv, T* __restrict__ out, int64_t ldo, const AttnTile* __restrict__ tiles, float scaleLog2) {
+  alignas(16) __shared__ T Qs[BQ][LDS];
+  alignas(16) __shared__ T Ks[BK][LDS];
+  alignas(16) __shared__ T Vs[BK][LDS];
+
+  const AttnTile tile = tiles[blockIdx.x];
+  const int64_t col = int64_t(blockIdx.y) * D;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int g = lane >> 2, t = lane & 3;   // fragment row group and thread-in-group
+  const int mi = lane >> 3, mr = lane & 7; // ldmatrix: which 8x8 matrix this lane addresses, and its row
+  const int qValid = min(BQ, tile.len - tile.q0);
+
+  loadTile(Qs, q + int64_t(tile.start + tile.q0) * ldq + col, ldq, qValid);
+  __syncthreads();
+  // A fragments of this warp's 16 query rows, for the 4 k-steps of 16 head dims.
+  uint32_t qf[4][4];
+#pragma unroll
+  for (int ks = 0; ks < 4; ++ks) ldmatrixX4(qf[ks], &Qs[warp * 16 + mr + (mi & 1) * 8][ks * 16 + (mi >> 1) * 8]);
+
+  float o[8][4];  // output accumulator: 8 n-tiles of 8 head dims
+#pragma unroll
+  for (int n = 0; n < 8; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
+  float m[2] = {-INFINITY, -INFINITY};  // running max of rows g and g+8 (scaled, log2 units)
+  float l[2] = {0.f, 0.f};              // this thread's share of the running sums
+
+  const int keyTiles = (tile.len + BK - 1) / BK;
+  for (int kt = 0; kt < keyTiles; ++kt) {
+    const int k0 = kt * BK;
+    const int kValid = min(BK, tile.len - k0);
+    __syncthreads();  // every warp is done with the previous K/V tile
+    loadTile(Ks, k + int64_t(tile.start + k0) * ldk + col, ldk, kValid);
+    loadTile(Vs, v + int64_t(tile.start + k0) * ldv + col, ldv, kValid);
+    __syncthreads();
+
+    float s[8][4];  // scores: 16 rows x 64 keys as 8 n-tiles of 8 keys
+#pragma unroll
+    for (int n = 0; n < 8; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
+#pragma unroll
+    for (int ks = 0; ks < 4; ++ks) {
+#pragma unroll
+      for (int p = 0; p < 4; ++p) {
+        // matrices: keys p*16+0..7 | dims ks*16+0..7, +8..15 ; keys p*16+8..15 | dims +0..7, +8..15
+        uint32_t b[4];
+        ldmatrixX4(b, &Ks[p * 16 + mr + (mi >> 1) * 8][ks * 16 + (mi & 1) * 8]);
+        mma16816<T>(s[2 * p], qf[ks], b[0], b[1]);
+        mma16816<T>(s[2 * p + 1], qf[ks], b[2], b[3]);
+      }
+    }
+
+    // Scale, mask keys past the end, and update the running max of each of the two rows.
+    float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int n = 0; n < 8; ++n) {
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int key = n * 8 + 2 * t + (i & 1);
+        const float x = key < kValid ? s[n][i] * scaleLog2 : -INFINITY;
+        s[n][i] = x;
+        mx[i >> 1] = fmaxf(mx[i >> 1], x);
+      }
+    }
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      // The 4 threads of a group hold the same row: reduce over them.
+      mx[r] = fmaxf(mx[r], __shfl_xor_sync(kFullMask, mx[r], 1));
+      mx[r] = fmaxf(mx[r], __shfl_xor_sync(kFullMask, mx[r], 2));
+      const float mNew = fmaxf(m[r], mx[r]);  // finite: every key tile holds at least one valid key
+      const float corr = exp2f(m[r] - mNew);  // 0 on the first tile (m = -inf)
+      m[r] = mNew;
+      l[r] *= corr;
+#pragma unroll
+      for (int n = 0; n < 8; ++n) {
+        o[n][2 * r] *= corr;
+        o[n][2 * r + 1] *= corr;
+      }
+    }
+#pragma unroll
+    for (int n = 0; n < 8; ++n) {
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const float p = exp2f(s[n][i] - m[i >> 1]);  // masked keys: exp2(-inf) = 0
+        s[n][i] = p;
+        l[i >> 1] += p;
+      }
+    }
+
+    // O += P V over the 4 k-steps of 16 keys.
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const uint32_t a[4] = {Pair<T>::pack(s[2 * j][0], s[2 * j][1]), Pair<T>::pack(s[2 * j][2], s[2 * j][3]),
+                             Pair<T>::pack(s[2 * j + 1][0], s[2 * j + 1][1]),
+                             Pair<T>::pack(s[2 * j + 1][2], s[2 * j + 1][3])};
+#pragma unroll
+      for (int p = 0; p < 4; ++p) {
+        // matrices (transposed): keys j*16+0..7, +8..15 | dims p*16+0..7 ; same keys | dims +8..15
+        uint32_t b[4];
+        ldmatrixX4Trans(b, &Vs[j * 16 + mr + (mi & 1) * 8][p * 16 + (mi >> 1) * 8]);
+        mma16816<T>(o[2 * p], a, b[0], b[1]);
+        mma16816<T>(o[2 * p + 1], a, b[2], b[3]);
+      }
+    }
+  }
+
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    l[r] += __shfl_xor_sync(kFullMask, l[r], 1);
+    l[r] += __shfl_xor_sync(kFullMask, l[r], 2);
+  }
+  const float inv0 = 1.f / l[0], inv1 = 1.f / l[1];
+  const int row0 = warp * 16 + g, row1 = row0 + 8;
+  T* out0 = out + int64_t(tile.start + tile.q0 + row0) * ldo + col + 2 * t;
+  T* out1 = out + int64_t(tile.start + tile.q0 + row1) * ldo + col + 2 * t;
+#pragma unroll
+  for (int n = 0; n < 8; ++n) {
+    if (row0 < qValid) *reinterpret_cast<uint32_t*>(out0 + n * 8) = Pair<T>::pack(o[n][0] * inv0, o[n][1] * inv0);
+    if (row1 < qValid) *reinterpret_cast<uint32_t*>(out1 + n * 8) = Pair<T>::pack(o[n][2] * inv1, o[n][3] * inv1);
+  }
+}
+
+}  // namespace
+
+void launchAttentionFlash(TensorRef q, TensorRef k, TensorRef v, TensorRef out, int heads, const AttnTile* tiles,
+                          int64_t numTiles, cudaStream_t stream) {
+  if (numTiles <= 0) return;
+  const float scaleLog2 = 1.4426950408889634f / 8.f;  // log2(e) / sqrt(64)
+  const dim3 grid{unsigned(numTiles), unsigned(heads)}, block{unsigned(kThreads)};
+  auto run = [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    auto kernel = flashAttentionKernel<T>;
+    IGB_LAUNCH(kernel, grid, block, 0, stream)(static_cast<const T*>(q.ptr), q.ld, static_cast<const T*>(k.ptr), k.ld,
+                                               static_cast<const T*>(v.ptr), v.ld, static_cast<T*>(out.ptr), out.ld, tiles,
+                                               scaleLog2);
+    IGB_LAUNCH_CHECK();
+  };
+  if (q.dtype == DType::BF16) run(Tag<bf16>{});
+  else if (q.dtype == DType::F16) run(Tag<f16>{});
+  else throwInvalid("flash attention needs bf16 or fp16 tensors");
+}
+
+}  // namespace igb
