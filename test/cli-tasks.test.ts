@@ -66,7 +66,7 @@ describe('igbert score', () => {
     assert.equal(run.code, 3, run.stderr);
     assert.deepEqual(jsonLines(readFileSync(out, 'utf8')).map((r) => r.id), ['ok']);
     const [error] = jsonLines(readFileSync(`${out}.errors.jsonl`, 'utf8'));
-    assert.deepEqual([error.row, error.chain, error.position], [2, 'heavy', 3]);
+    assert.deepEqual([error.row, error.chain, error.position], [2, 'H', 3]);
   });
 
   test('usage errors → exit 2: --per-residue to CSV, unknown method', () => {
@@ -125,7 +125,7 @@ describe('igbert mutate', () => {
     assert.equal(run.code, 3, run.stderr);
     assert.deepEqual(jsonLines(readFileSync(out, 'utf8')).map((r) => r.id), ['ok']);
     const errors = jsonLines(readFileSync(`${out}.errors.jsonl`, 'utf8'));
-    assert.deepEqual(errors.map((e) => [e.row, e.chain, e.position]), [[2, 'heavy', 1], [3, 'heavy', 1]]);
+    assert.deepEqual(errors.map((e) => [e.row, e.chain, e.position]), [[2, 'H', 1], [3, 'H', 1]]);
     assert.match(errors[0].error, /wild type is S, but the sequence has A/);
     assert.match(errors[1].error, /no heavy chain/);
   });

@@ -75,7 +75,7 @@ describe('score: batching and errors', () => {
   test('a masked residue cannot be scored: InputError naming record, chain and position', async () => {
     await assert.rejects(model.score([{ id: 'm', heavy: 'EVQ*L', light: 'DIQ' }]), (error: unknown) => {
       assert.ok(error instanceof InputError);
-      assert.deepEqual(error.location, { record: 1, id: 'm', chain: 'heavy', position: 4, character: '*' });
+      assert.deepEqual(error.location, { record: 1, id: 'm', chain: 'H', position: 4, character: '*' });
       assert.match(error.message, /record 1 \(id "m"\), heavy chain, position 4.*igbert fill/);
       return true;
     });

@@ -116,6 +116,10 @@ describe('igbert/web page in Chromium', { skip: chromiumMissing, timeout: 600_00
         const [expected] = await node.score([ANTIBODY], { method: scoreMethod, perResidue: true });
         assertAbsClose(await numbersOf(page, '#score-track rect[data-value]'), expected?.perResidue as Float32Array, `${path} per-residue log p`);
         assertAbsClose(await numbersOf(page, '#score-summary [data-key="pll"]'), [expected?.pll as number], `${path} pll`, 1e-3);
+        assert.deepEqual(
+          [...new Set(await page.$$eval('#score-track rect[data-chain]', (elements) => elements.map((e) => e.getAttribute('data-chain'))))],
+          ['H', 'L'],
+        );
         await shot(page, `${path}-likelihood`);
       });
 
@@ -147,6 +151,7 @@ describe('igbert/web page in Chromium', { skip: chromiumMissing, timeout: 600_00
         const rows = await page.$$eval('#fill-output tbody tr', (trs) =>
           trs.map((tr) => Array.from(tr.querySelectorAll('li')).map((li) => ({ residue: li.getAttribute('data-residue'), logprob: Number(li.getAttribute('data-value')) }))));
         assert.equal(rows.length, 4);
+        assert.deepEqual(await page.$$eval('#fill-output tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-chain'))), ['H', 'H', 'H', 'L']);
         rows.forEach((candidates, i) => {
           const want = expected?.positions[i]?.candidates ?? [];
           assert.deepEqual(candidates.map((c) => c.residue), want.map((c) => c.residue), `${path} candidate order at masked position ${i + 1}`);

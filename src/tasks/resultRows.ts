@@ -4,7 +4,8 @@
  */
 import { formatFloat32 } from '../io/numbers.js';
 import type { FillResult } from './fill.js';
-import { AMINO_ACIDS, chainLetter } from './positions.js';
+import type { ChainLetter } from '../chains.js';
+import { AMINO_ACIDS } from './positions.js';
 import type { ScanResult } from './scan.js';
 
 const rounded = (value: number): number => Number(formatFloat32(value));
@@ -13,7 +14,7 @@ const rounded = (value: number): number => Number(formatFloat32(value));
 export type FillJson = {
   id: string;
   designs: FillResult['designs'];
-  positions: { chain: 'H' | 'L'; position: number; candidates: { residue: string; logprob: number }[] }[];
+  positions: { chain: ChainLetter; position: number; candidates: { residue: string; logprob: number }[] }[];
 };
 
 export function fillJson(result: FillResult): FillJson {
@@ -21,7 +22,7 @@ export function fillJson(result: FillResult): FillJson {
     id: result.id,
     designs: result.designs,
     positions: result.positions.map((p) => ({
-      chain: chainLetter(p.chain),
+      chain: p.chain,
       position: p.position,
       candidates: p.candidates.map((c) => ({ residue: c.residue, logprob: rounded(c.logprob) })),
     })),
@@ -29,7 +30,7 @@ export function fillJson(result: FillResult): FillJson {
 }
 
 export type SubstitutionRow = {
-  chain: 'H' | 'L';
+  chain: ChainLetter;
   position: number;
   wt: string;
   mut: string;
@@ -42,7 +43,7 @@ export function scanSubstitutions(result: ScanResult): SubstitutionRow[] {
     [...AMINO_ACIDS].flatMap((mut, a) =>
       mut === position.wildType
         ? []
-        : [{ chain: chainLetter(position.chain), position: position.position, wt: position.wildType, mut, score: rounded(position.scores[a] as number) }],
+        : [{ chain: position.chain, position: position.position, wt: position.wildType, mut, score: rounded(position.scores[a] as number) }],
     ),
   );
 }
