@@ -31,12 +31,14 @@ describe('igbert score', () => {
     assert.deepEqual(rows.map((r) => r.id), reference.records.map((r) => r.id));
     rows.forEach((row, i) => {
       const ref = reference.records[i]!;
-      assert.deepEqual(Object.keys(row), ['id', 'method', 'pll', 'pll_mean', 'perplexity', 'heavy_pll', 'light_pll', 'per_residue']);
+      assert.deepEqual(Object.keys(row), [
+        'id', 'method', 'log_likelihood', 'mean_log_likelihood', 'perplexity', 'heavy_log_likelihood', 'light_log_likelihood', 'per_residue',
+      ]);
       assert.equal(row.method, 'pll');
       assertAbsClose(row.per_residue, ref.pll_terms, `${ref.id} terms`);
-      assertAbsClose([row.pll], [sum(ref.pll_terms)], `${ref.id} pll`, 1e-3);
-      assert.equal(row.heavy_pll === null, ref.heavy === '');
-      assert.equal(row.light_pll === null, ref.light === '');
+      assertAbsClose([row.log_likelihood], [sum(ref.pll_terms)], `${ref.id} pll`, 1e-3);
+      assert.equal(row.heavy_log_likelihood === null, ref.heavy === '');
+      assert.equal(row.light_log_likelihood === null, ref.light === '');
     });
     const svgs = readdirSync(join(dir, 'plots')).sort();
     assert.deepEqual(svgs, reference.records.map((r) => `${r.id}.svg`).sort());
@@ -52,10 +54,10 @@ describe('igbert score', () => {
     const run = igbert(['score', '--model', MODEL, '--input', '-', '--output', out, '--method', 'wt-marginal'], csv);
     assert.equal(run.code, 0, run.stderr);
     const lines = readFileSync(out, 'utf8').trim().split('\n');
-    assert.equal(lines[0], 'id,method,pll,pll_mean,perplexity,heavy_pll,light_pll');
-    const [id, method, pll] = lines[1]!.split(',');
+    assert.equal(lines[0], 'id,method,log_likelihood,mean_log_likelihood,perplexity,heavy_log_likelihood,light_log_likelihood');
+    const [id, method, logLikelihood] = lines[1]!.split(',');
     assert.deepEqual([id, method], ['pair-1', 'wt-marginal']);
-    assertAbsClose([Number(pll)], [sum(reference.records[0]!.wt_marginal_terms)], 'pair-1 wt-marginal', 1e-3);
+    assertAbsClose([Number(logLikelihood)], [sum(reference.records[0]!.wt_marginal_terms)], 'pair-1 wt-marginal', 1e-3);
   });
 
   test('rows with masked residues are rejected (exit 3), the rest are scored', () => {
@@ -83,7 +85,7 @@ describe('igbert score', () => {
   test('--help documents the definitions and gives an example', () => {
     const run = igbert(['score', '--help']);
     assert.equal(run.code, 0);
-    for (const pattern of [/pseudo-log-likelihood/, /wt-marginal/, /perplexity = exp\(-pll_mean\)/, /natural log/, /Example:\n  igbert score/]) {
+    for (const pattern of [/pseudo-log-likelihood/, /wt-marginal/, /perplexity = exp\(-mean_log_likelihood\)/, /natural log/, /Example:\n  igbert score/]) {
       assert.match(run.stdout, pattern);
     }
   });

@@ -74,14 +74,16 @@ describe('POST /v1/score, /v1/mutate, /v1/fill', () => {
         assert.equal(result.id, ref.id);
         assert.equal(result.method, method);
         assertAbsClose(result.per_residue, terms, `${ref.id} ${method} terms`);
-        assertAbsClose([result.pll, result.pll_mean], [sum(terms), sum(terms) / terms.length], `${ref.id} ${method}`);
-        assert.ok(Math.abs(result.perplexity - Math.exp(-result.pll_mean)) < 1e-9);
-        assert.equal(result.heavy_pll === null, ref.heavy === '');
-        assert.equal(result.light_pll === null, ref.light === '');
+        assertAbsClose([result.log_likelihood, result.mean_log_likelihood], [sum(terms), sum(terms) / terms.length], `${ref.id} ${method}`);
+        assert.ok(Math.abs(result.perplexity - Math.exp(-result.mean_log_likelihood)) < 1e-9);
+        assert.equal(result.heavy_log_likelihood === null, ref.heavy === '');
+        assert.equal(result.light_log_likelihood === null, ref.light === '');
       });
     }
     const plain = await post(`${url}/v1/score`, { items: items.slice(0, 1) });
-    assert.deepEqual(Object.keys(plain.body.results[0]), ['id', 'method', 'pll', 'pll_mean', 'perplexity', 'heavy_pll', 'light_pll']);
+    assert.deepEqual(Object.keys(plain.body.results[0]), [
+      'id', 'method', 'log_likelihood', 'mean_log_likelihood', 'perplexity', 'heavy_log_likelihood', 'light_log_likelihood',
+    ]);
   });
 
   test('mutate: mutation sets (request-wide and per item) equal the reference', async () => {

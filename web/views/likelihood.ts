@@ -4,6 +4,7 @@
  * residue. One tab stop; arrow keys walk the residues and the readout says each value.
  */
 import { CHAIN_LETTERS, SCORE_METHODS, type ScoreMethod, type ScoreResult } from '../../src/web.js';
+import { scoreRow, type ScoreRow } from '../../src/tasks/resultRows.js';
 import type { PageContext } from '../main.js';
 import { el, formatNumber, gridCursor, sequentialColour, svg } from '../lib/dom.js';
 
@@ -43,17 +44,19 @@ export function mountLikelihood(panel: HTMLElement, page: PageContext): void {
 function render(result: ScoreResult, summary: HTMLElement, chart: HTMLElement, readout: HTMLElement): void {
   const values = result.perResidue as Float32Array;
   const residues = result.residues ?? [];
-  const entries: [string, string, number | null][] = [
-    ['PLL (sum of log p)', 'pll', result.pll],
-    ['Mean log p', 'pll-mean', result.pllMean],
-    ['Perplexity', 'perplexity', result.perplexity],
-    ['Heavy chain sum', 'heavy-pll', result.heavyPll],
-    ['Light chain sum', 'light-pll', result.lightPll],
+  // Keyed by the field names of `igbert score` (the README's table of result fields).
+  const row = scoreRow(result);
+  const entries: [string, keyof ScoreRow][] = [
+    [result.method === 'pll' ? 'Pseudo-log-likelihood (sum of log p)' : 'Log-likelihood (sum of log p)', 'log_likelihood'],
+    ['Mean log p', 'mean_log_likelihood'],
+    ['Perplexity', 'perplexity'],
+    ['Heavy chain sum', 'heavy_log_likelihood'],
+    ['Light chain sum', 'light_log_likelihood'],
   ];
-  summary.replaceChildren(...entries.flatMap(([label, key, value]) => [
-    el('dt', {}, label),
-    el('dd', { 'data-key': key, 'data-value': value ?? '' }, value === null ? '—' : formatNumber(value)),
-  ]));
+  summary.replaceChildren(...entries.flatMap(([label, key]) => {
+    const value = row[key] as number | null;
+    return [el('dt', {}, label), el('dd', { 'data-key': key, 'data-value': value ?? '' }, value === null ? '—' : formatNumber(value))];
+  }));
 
   const min = Math.min(-1e-6, ...values);
   const longestChain = Math.max(...CHAIN_LETTERS.map((chain) => residues.filter((r) => r.chain === chain).length));
