@@ -102,7 +102,8 @@ describe('igbert mutate', () => {
     );
     assert.equal(run.code, 0, run.stderr);
     const rows = jsonLines(run.stdout);
-    assert.deepEqual(rows.map((r) => Object.keys(r)), sets.map(() => ['id', 'mutations', 'score']));
+    assert.deepEqual(rows.map((r) => Object.keys(r)), sets.map(() => ['id', 'method', 'mutations', 'score']));
+    assert.ok(rows.every((r) => r.method === 'masked-marginal'));
     assert.deepEqual(rows.map((r) => r.mutations), sets.map((s) => s.mutations));
     assertAbsClose(rows.map((r) => r.score), sets.map((s) => s.masked_marginal), 'masked-marginal');
 
@@ -114,7 +115,7 @@ describe('igbert mutate', () => {
     );
     assert.equal(wt.code, 0, wt.stderr);
     const lines = readFileSync(out, 'utf8').trim().split('\n');
-    assert.equal(lines[0], 'id,mutations,score');
+    assert.equal(lines[0], 'id,method,mutations,score');
     assert.equal(lines.length, 3);
     assertAbsClose([Number(lines[2]!.split(',').at(-1))], [sets[1]!.wt_marginal], 'wt-marginal csv');
   });
@@ -142,12 +143,13 @@ describe('igbert mutate', () => {
     );
     assert.equal(run.code, 0, run.stderr);
     const lines = readFileSync(out, 'utf8').trim().split('\n');
-    assert.equal(lines[0], 'id,chain,position,wt,mut,score');
+    assert.equal(lines[0], 'id,method,chain,position,wt,mut,score');
     assert.equal(lines.length - 1, scan.positions.length * 19);
     for (const line of lines.slice(1)) {
-      const [id, chain, position, wt, mut, score] = line.split(',');
+      const [id, method, chain, position, wt, mut, score] = line.split(',');
       const expected = scan.positions.find((p) => p.chain === chain && p.position === Number(position))!;
       assert.equal(id, 'pair-2');
+      assert.equal(method, 'masked-marginal');
       assert.equal(wt, expected.wt);
       assert.notEqual(mut, wt);
       assertAbsClose([Number(score)], [expected.scores[reference.amino_acids.indexOf(mut!)]!], `${chain}${position}${mut}`);

@@ -86,30 +86,30 @@ describe('POST /v1/score, /v1/mutate, /v1/fill', () => {
     ]);
   });
 
-  test('mutate: mutation sets (request-wide and per item) equal the reference', async () => {
-    const byRecord = new Map<string, { mutations: string; masked_marginal: number; wt_marginal: number }[]>();
+  test('mutate: mutation sets (request-wide and per item) equal the reference, one row per (item, set) as the CLI writes', async () => {
+    const byRecord = new Map<string, { id: string; mutations: string; masked_marginal: number; wt_marginal: number }[]>();
     for (const m of scores.mutations) byRecord.set(m.id, [...(byRecord.get(m.id) ?? []), m]);
     const mutated = items.filter((item) => byRecord.has(item.id)).map((item) => ({ ...item, mutations: byRecord.get(item.id)!.map((m) => m.mutations).join(';') }));
+    const expected = mutated.flatMap((item) => byRecord.get(item.id)!);
     for (const method of ['masked-marginal', 'wt-marginal'] as const) {
       const { status, body } = await post(`${url}/v1/mutate`, { items: mutated, method });
       assert.equal(status, 200);
-      body.results.forEach((result: any, i: number) => {
-        const expected = byRecord.get(mutated[i]!.id)!;
-        assert.deepEqual(result.scores.map((s: any) => s.mutations), expected.map((m) => m.mutations));
-        assertAbsClose(result.scores.map((s: any) => s.score), expected.map((m) => (method === 'wt-marginal' ? m.wt_marginal : m.masked_marginal)), method);
-      });
+      assert.deepEqual(body.results.map((r: any) => Object.keys(r)), expected.map(() => ['id', 'method', 'mutations', 'score']));
+      assert.deepEqual(body.results.map((r: any) => [r.id, r.method, r.mutations]), expected.map((m) => [m.id, method, m.mutations]));
+      assertAbsClose(body.results.map((r: any) => r.score), expected.map((m) => (method === 'wt-marginal' ? m.wt_marginal : m.masked_marginal)), method);
     }
     const first = scores.mutations[0]!;
     const shared = await post(`${url}/v1/mutate`, { items: items.filter((item) => item.id === first.id), mutations: first.mutations });
-    assertAbsClose([shared.body.results[0].scores[0].score], [first.masked_marginal], 'shared mutations');
+    assertAbsClose([shared.body.results[0].score], [first.masked_marginal], 'shared mutations');
   });
 
   test('mutate with scan: every substitution of the region, as the reference scan', async () => {
     const scan = scores.scans[0]!;
     const { status, body } = await post(`${url}/v1/mutate`, { items: [{ id: scan.id, heavy: scan.heavy, light: scan.light }], scan: true, region: scan.region });
     assert.equal(status, 200);
-    const substitutions = body.results[0].substitutions;
+    const substitutions = body.results;
     assert.equal(substitutions.length, scan.positions.length * 19);
+    assert.deepEqual(Object.keys(substitutions[0]), ['id', 'method', 'chain', 'position', 'wt', 'mut', 'score']);
     for (const position of scan.positions) {
       const rows = substitutions.filter((s: any) => s.chain === position.chain && s.position === position.position);
       assert.equal(rows.length, 19);

@@ -1,11 +1,15 @@
 /**
- * The plain-JSON views of score, fill and scan results that `igbert score` / `igbert fill` / `igbert mutate --scan`
- * write and the server's /v1/score, /v1/fill and /v1/mutate return (and the web page's score download holds):
- * snake_case names, chains as "H"/"L", float32 values rounded to their shortest round-tripping text.
+ * The plain-JSON rows of every task's results: what `igbert embed|score|mutate|fill` write (JSON Lines, CSV, Parquet,
+ * NPY), what the server's /v1/embed, /v1/score, /v1/mutate and /v1/fill return as "results", and what the web page's
+ * score download holds. Their names and values are the README's table "Result fields and spellings": snake_case
+ * names, chains "H"/"L", a missing chain null, float32 values rounded to their shortest round-tripping text.
+ * The *_FIELDS lists name the scalar columns in order, for callers that must know them before any row exists.
  */
 import { formatFloat32 } from '../io/numbers.js';
-import type { FillResult } from './fill.js';
 import type { ChainLetter } from '../chains.js';
+import type { EmbeddingResult } from './embed.js';
+import type { FillResult } from './fill.js';
+import type { MutationMethod, MutationScore } from './mutate.js';
 import { AMINO_ACIDS } from './positions.js';
 import type { ScanResult } from './scan.js';
 import type { ScoreMethod, ScoreResult } from './score.js';
@@ -13,6 +17,13 @@ import type { ScoreMethod, ScoreResult } from './score.js';
 const rounded = (value: number): number => Number(formatFloat32(value));
 
 // Type aliases (not interfaces), so they fit the pipeline's Record-typed result rows.
+export type EmbedRow = { id: string; embedding: Float32Array; residue_embeddings?: Float32Array[] };
+
+/** One row per antibody; `residue_embeddings` when the result has them (residues: true). */
+export function embedRow(result: EmbeddingResult): EmbedRow {
+  return { id: result.id, embedding: result.embedding, ...(result.residueEmbeddings ? { residue_embeddings: result.residueEmbeddings } : {}) };
+}
+
 /** The scalar fields of a score row (its CSV columns). */
 export type ScoreRow = {
   id: string;
@@ -47,6 +58,36 @@ export function scoreRow(result: ScoreResult, perResidue = false): ScoreRow & { 
   };
 }
 
+export type MutationRow = { id: string; method: MutationMethod; mutations: string; score: number };
+export const MUTATION_FIELDS = ['id', 'method', 'mutations', 'score'] as const satisfies readonly (keyof MutationRow)[];
+
+/** One row per (antibody, mutation set). */
+export function mutationRow(result: MutationScore): MutationRow {
+  return { id: result.id, method: result.method, mutations: result.mutations, score: result.score };
+}
+
+export type SubstitutionRow = {
+  id: string;
+  method: MutationMethod;
+  chain: ChainLetter;
+  position: number;
+  wt: string;
+  mut: string;
+  score: number;
+};
+export const SUBSTITUTION_FIELDS = ['id', 'method', 'chain', 'position', 'wt', 'mut', 'score'] as const satisfies readonly (keyof SubstitutionRow)[];
+
+/** One row per substitution of a scan (19 per position: every amino acid but the wild type), position by position. */
+export function scanRows(result: ScanResult): SubstitutionRow[] {
+  return result.positions.flatMap((position) =>
+    [...AMINO_ACIDS].flatMap((mut, a) =>
+      mut === position.wildType
+        ? []
+        : [{ id: result.id, method: result.method, chain: position.chain, position: position.position, wt: position.wildType, mut, score: rounded(position.scores[a] as number) }],
+    ),
+  );
+}
+
 export type FillJson = {
   id: string;
   designs: FillResult['designs'];
@@ -65,21 +106,10 @@ export function fillJson(result: FillResult): FillJson {
   };
 }
 
-export type SubstitutionRow = {
-  chain: ChainLetter;
-  position: number;
-  wt: string;
-  mut: string;
-  score: number;
-};
+export type FillDesignRow = { id: string; design: number; heavy: string | null; light: string | null; logprob: number };
+export const FILL_DESIGN_FIELDS = ['id', 'design', 'heavy', 'light', 'logprob'] as const satisfies readonly (keyof FillDesignRow)[];
 
-/** One row per substitution of a scan (19 per position: every amino acid but the wild type), position by position. */
-export function scanSubstitutions(result: ScanResult): SubstitutionRow[] {
-  return result.positions.flatMap((position) =>
-    [...AMINO_ACIDS].flatMap((mut, a) =>
-      mut === position.wildType
-        ? []
-        : [{ chain: position.chain, position: position.position, wt: position.wildType, mut, score: rounded(position.scores[a] as number) }],
-    ),
-  );
+/** Fill results as a flat table (CSV): one row per design, `design` = its rank from 1. */
+export function fillDesignRows(result: FillResult): FillDesignRow[] {
+  return result.designs.map((d, k) => ({ id: result.id, design: k + 1, heavy: d.heavy, light: d.light, logprob: d.logprob }));
 }
