@@ -61,7 +61,7 @@ if (values.positions === undefined) {
   const pll = await timed(`exact PLL (${residues} masked passes)`, () => model.score([antibody]));
   const scan = await timed(`full scan (${residues} masked passes)`, () => model.scan([antibody]));
   console.log(
-    `exact PLL: ${pll.seconds.toFixed(1)} s, ${cpu(pll)} (${((pll.seconds / residues) * 1000).toFixed(0)} ms per residue), pll = ${pll.result[0]?.pll.toFixed(2)}`,
+    `exact PLL: ${pll.seconds.toFixed(1)} s, ${cpu(pll)} (${((pll.seconds / residues) * 1000).toFixed(0)} ms per residue), log-likelihood = ${pll.result[0]?.logLikelihood.toFixed(2)}`,
   );
   console.log(`full scan: ${scan.seconds.toFixed(1)} s, ${cpu(scan)} (${residues} positions x 19 substitutions)`);
 } else {

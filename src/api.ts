@@ -39,6 +39,7 @@ export {
   type PreparedFill,
 } from './tasks/fill.js';
 export { AMINO_ACIDS, parseRegions, type Region, type ResiduePosition } from './tasks/positions.js';
+export { CHAIN_LETTERS, chainField, chainLetter, type ChainLetter } from './chains.js';
 export { parseBertConfig, IGBERT_CONFIG, TINY_CONFIG, type BertConfig } from './config.js';
 export { WEIGHT_DTYPES, type WeightDType } from './runtime/ort/conversion.js';
 export { DEVICES, PRECISIONS, describeEngine, type Device, type EngineInfo, type Precision } from './runtime/engine.js';

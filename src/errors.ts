@@ -3,6 +3,8 @@
  * what is wrong, where, and how to fix it (for people), and optional structured `details`.
  * The CLI maps classes to exit codes in one place (src/cli/exitCodes.ts); the server will map them to HTTP statuses.
  */
+import { chainField, type ChainLetter } from './chains.js';
+
 export type ErrorCode =
   | 'INVALID_INPUT' // a sequence, record or raw text the user gave is not acceptable
   | 'SEQUENCE_TOO_LONG' // more tokens than max_position_embeddings
@@ -27,11 +29,11 @@ export class IgBertError extends Error {
   }
 }
 
-/** Where in the user's input a problem is: 1-based record number, id, chain and 1-based residue position. */
+/** Where in the user's input a problem is: 1-based record number, id, chain (H or L) and 1-based residue position. */
 export interface InputLocation {
   record?: number;
   id?: string;
-  chain?: 'heavy' | 'light';
+  chain?: ChainLetter;
   position?: number;
   character?: string;
 }
@@ -88,7 +90,7 @@ export function describeLocation(location: InputLocation): string {
   } else if (location.id) {
     parts.push(`record id ${JSON.stringify(location.id)}`);
   }
-  if (location.chain) parts.push(`${location.chain} chain`);
+  if (location.chain) parts.push(`${chainField(location.chain)} chain`);
   if (location.position !== undefined) parts.push(`position ${location.position}`);
   return parts.join(', ');
 }

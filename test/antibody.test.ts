@@ -132,49 +132,49 @@ describe('InputError paths', () => {
     {
       name: 'gap "-" in the heavy chain, with its position',
       record: { id: 'ab1', heavy: 'EVQ-LV', light: 'DIQ' },
-      location: { record: 3, id: 'ab1', chain: 'heavy', position: 4, character: '-' },
+      location: { record: 3, id: 'ab1', chain: 'H', position: 4, character: '-' },
       message: [/^record 3 \(id "ab1"\), heavy chain, position 4: character "-" is not allowed/, /--strip-gaps/],
     },
     {
       name: 'gap "." in the light chain',
       record: { heavy: 'EV', light: 'D.I' },
-      location: { record: 3, chain: 'light', position: 2, character: '.' },
+      location: { record: 3, chain: 'L', position: 2, character: '.' },
       message: [/^record 3, light chain, position 2: character "\."/, /aligned\/gapped/],
     },
     {
       name: 'position counts residues after whitespace removal',
       record: { heavy: 'E V Q 1' },
-      location: { record: 3, chain: 'heavy', position: 4, character: '1' },
+      location: { record: 3, chain: 'H', position: 4, character: '1' },
       message: [/position 4: character "1"/, /only amino-acid letters \(ABCDEFGHIKLMNOPQRSTUVWXYZ, either case\)/],
     },
     {
       name: 'digit',
       record: { id: 'x', light: '7' },
-      location: { record: 3, id: 'x', chain: 'light', position: 1, character: '7' },
+      location: { record: 3, id: 'x', chain: 'L', position: 1, character: '7' },
       message: [/character "7"/, /only amino-acid letters/],
     },
     {
       name: 'letter that is not a residue token (J), even in lower case',
       record: { heavy: 'EVj' },
-      location: { record: 3, chain: 'heavy', position: 3, character: 'j' },
+      location: { record: 3, chain: 'H', position: 3, character: 'j' },
       message: [/character "j"/, /"J" is not a residue in the model's vocabulary/, /write X/],
     },
     {
       name: 'non-ASCII letter',
       record: { heavy: 'EÉ' },
-      location: { record: 3, chain: 'heavy', position: 2, character: 'É' },
+      location: { record: 3, chain: 'H', position: 2, character: 'É' },
       message: [/character "É"/, /only amino-acid letters/],
     },
     {
       name: 'special token written in the chain',
       record: { heavy: 'E[MASK]V' },
-      location: { record: 3, chain: 'heavy', position: 2, character: '[' },
+      location: { record: 3, chain: 'H', position: 2, character: '[' },
       message: [/character "\["/, /\* for a masked residue/],
     },
     {
       name: 'control character shown escaped',
       record: { heavy: 'E\u0000V' },
-      location: { record: 3, chain: 'heavy', position: 2, character: '\u0000' },
+      location: { record: 3, chain: 'H', position: 2, character: '\u0000' },
       message: [/character "\\u0000"/],
     },
     {
@@ -192,7 +192,7 @@ describe('InputError paths', () => {
     {
       name: 'chain that is not text',
       record: { heavy: 42 as unknown as string },
-      location: { record: 3, chain: 'heavy' },
+      location: { record: 3, chain: 'H' },
       message: [/heavy chain: the chain must be text, found 42/],
     },
     {
@@ -232,7 +232,7 @@ describe('InputError paths', () => {
       (error: unknown) =>
         error instanceof InputError &&
         error.location.position === 3 &&
-        error.location.chain === 'light' &&
+        error.location.chain === 'L' &&
         error.location.id === 'z',
     );
   });

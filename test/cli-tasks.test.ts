@@ -31,12 +31,14 @@ describe('igbert score', () => {
     assert.deepEqual(rows.map((r) => r.id), reference.records.map((r) => r.id));
     rows.forEach((row, i) => {
       const ref = reference.records[i]!;
-      assert.deepEqual(Object.keys(row), ['id', 'method', 'pll', 'pll_mean', 'perplexity', 'heavy_pll', 'light_pll', 'per_residue']);
+      assert.deepEqual(Object.keys(row), [
+        'id', 'method', 'log_likelihood', 'mean_log_likelihood', 'perplexity', 'heavy_log_likelihood', 'light_log_likelihood', 'per_residue',
+      ]);
       assert.equal(row.method, 'pll');
       assertAbsClose(row.per_residue, ref.pll_terms, `${ref.id} terms`);
-      assertAbsClose([row.pll], [sum(ref.pll_terms)], `${ref.id} pll`, 1e-3);
-      assert.equal(row.heavy_pll === null, ref.heavy === '');
-      assert.equal(row.light_pll === null, ref.light === '');
+      assertAbsClose([row.log_likelihood], [sum(ref.pll_terms)], `${ref.id} pll`, 1e-3);
+      assert.equal(row.heavy_log_likelihood === null, ref.heavy === '');
+      assert.equal(row.light_log_likelihood === null, ref.light === '');
     });
     const svgs = readdirSync(join(dir, 'plots')).sort();
     assert.deepEqual(svgs, reference.records.map((r) => `${r.id}.svg`).sort());
@@ -52,10 +54,10 @@ describe('igbert score', () => {
     const run = igbert(['score', '--model', MODEL, '--input', '-', '--output', out, '--method', 'wt-marginal'], csv);
     assert.equal(run.code, 0, run.stderr);
     const lines = readFileSync(out, 'utf8').trim().split('\n');
-    assert.equal(lines[0], 'id,method,pll,pll_mean,perplexity,heavy_pll,light_pll');
-    const [id, method, pll] = lines[1]!.split(',');
+    assert.equal(lines[0], 'id,method,log_likelihood,mean_log_likelihood,perplexity,heavy_log_likelihood,light_log_likelihood');
+    const [id, method, logLikelihood] = lines[1]!.split(',');
     assert.deepEqual([id, method], ['pair-1', 'wt-marginal']);
-    assertAbsClose([Number(pll)], [sum(reference.records[0]!.wt_marginal_terms)], 'pair-1 wt-marginal', 1e-3);
+    assertAbsClose([Number(logLikelihood)], [sum(reference.records[0]!.wt_marginal_terms)], 'pair-1 wt-marginal', 1e-3);
   });
 
   test('rows with masked residues are rejected (exit 3), the rest are scored', () => {
@@ -66,7 +68,7 @@ describe('igbert score', () => {
     assert.equal(run.code, 3, run.stderr);
     assert.deepEqual(jsonLines(readFileSync(out, 'utf8')).map((r) => r.id), ['ok']);
     const [error] = jsonLines(readFileSync(`${out}.errors.jsonl`, 'utf8'));
-    assert.deepEqual([error.row, error.chain, error.position], [2, 'heavy', 3]);
+    assert.deepEqual([error.row, error.chain, error.position], [2, 'H', 3]);
   });
 
   test('usage errors → exit 2: --per-residue to CSV, unknown method', () => {
@@ -83,7 +85,7 @@ describe('igbert score', () => {
   test('--help documents the definitions and gives an example', () => {
     const run = igbert(['score', '--help']);
     assert.equal(run.code, 0);
-    for (const pattern of [/pseudo-log-likelihood/, /wt-marginal/, /perplexity = exp\(-pll_mean\)/, /natural log/, /Example:\n  igbert score/]) {
+    for (const pattern of [/pseudo-log-likelihood/, /wt-marginal/, /perplexity = exp\(-mean_log_likelihood\)/, /natural log/, /Example:\n  igbert score/]) {
       assert.match(run.stdout, pattern);
     }
   });
@@ -100,7 +102,8 @@ describe('igbert mutate', () => {
     );
     assert.equal(run.code, 0, run.stderr);
     const rows = jsonLines(run.stdout);
-    assert.deepEqual(rows.map((r) => Object.keys(r)), sets.map(() => ['id', 'mutations', 'score']));
+    assert.deepEqual(rows.map((r) => Object.keys(r)), sets.map(() => ['id', 'method', 'mutations', 'score']));
+    assert.ok(rows.every((r) => r.method === 'masked-marginal'));
     assert.deepEqual(rows.map((r) => r.mutations), sets.map((s) => s.mutations));
     assertAbsClose(rows.map((r) => r.score), sets.map((s) => s.masked_marginal), 'masked-marginal');
 
@@ -112,7 +115,7 @@ describe('igbert mutate', () => {
     );
     assert.equal(wt.code, 0, wt.stderr);
     const lines = readFileSync(out, 'utf8').trim().split('\n');
-    assert.equal(lines[0], 'id,mutations,score');
+    assert.equal(lines[0], 'id,method,mutations,score');
     assert.equal(lines.length, 3);
     assertAbsClose([Number(lines[2]!.split(',').at(-1))], [sets[1]!.wt_marginal], 'wt-marginal csv');
   });
@@ -125,7 +128,7 @@ describe('igbert mutate', () => {
     assert.equal(run.code, 3, run.stderr);
     assert.deepEqual(jsonLines(readFileSync(out, 'utf8')).map((r) => r.id), ['ok']);
     const errors = jsonLines(readFileSync(`${out}.errors.jsonl`, 'utf8'));
-    assert.deepEqual(errors.map((e) => [e.row, e.chain, e.position]), [[2, 'heavy', 1], [3, 'heavy', 1]]);
+    assert.deepEqual(errors.map((e) => [e.row, e.chain, e.position]), [[2, 'H', 1], [3, 'H', 1]]);
     assert.match(errors[0].error, /wild type is S, but the sequence has A/);
     assert.match(errors[1].error, /no heavy chain/);
   });
@@ -140,12 +143,13 @@ describe('igbert mutate', () => {
     );
     assert.equal(run.code, 0, run.stderr);
     const lines = readFileSync(out, 'utf8').trim().split('\n');
-    assert.equal(lines[0], 'id,chain,position,wt,mut,score');
+    assert.equal(lines[0], 'id,method,chain,position,wt,mut,score');
     assert.equal(lines.length - 1, scan.positions.length * 19);
     for (const line of lines.slice(1)) {
-      const [id, chain, position, wt, mut, score] = line.split(',');
+      const [id, method, chain, position, wt, mut, score] = line.split(',');
       const expected = scan.positions.find((p) => p.chain === chain && p.position === Number(position))!;
       assert.equal(id, 'pair-2');
+      assert.equal(method, 'masked-marginal');
       assert.equal(wt, expected.wt);
       assert.notEqual(mut, wt);
       assertAbsClose([Number(score)], [expected.scores[reference.amino_acids.indexOf(mut!)]!], `${chain}${position}${mut}`);

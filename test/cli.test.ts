@@ -71,8 +71,9 @@ describe('igbert embed', () => {
     assert.deepEqual(jsonLines(readFileSync(out, 'utf8')).map((r) => r.id), ['ok1', 'ok2', 'lower']);
     const errors = jsonLines(readFileSync(`${out}.errors.jsonl`, 'utf8'));
     assert.deepEqual(errors.map((e) => [e.row, e.id]), [[2, 'gap'], [3, 'empty'], [4, 'digit']]);
-    assert.deepEqual([errors[0].chain, errors[0].position, errors[0].character], ['heavy', 3, '-']);
-    assert.deepEqual([errors[2].chain, errors[2].position, errors[2].character], ['heavy', 4, '1']);
+    assert.deepEqual(Object.keys(errors[0]), ['row', 'id', 'code', 'error', 'chain', 'position', 'character']);
+    assert.deepEqual([errors[0].chain, errors[0].position, errors[0].character], ['H', 3, '-']);
+    assert.deepEqual([errors[2].chain, errors[2].position, errors[2].character], ['H', 4, '1']);
     assert.match(errors[0].error, /--strip-gaps/);
   });
 

@@ -80,10 +80,10 @@ describe('mutation strings and scan regions', () => {
   test('parse: chains, several sets, spaces, lower case', () => {
     assert.deepEqual(parseMutationSets('H:S30A, l:y49f ; H:S30G'), [
       [
-        { chain: 'heavy', position: 30, wildType: 'S', mutant: 'A' },
-        { chain: 'light', position: 49, wildType: 'Y', mutant: 'F' },
+        { chain: 'H', position: 30, wildType: 'S', mutant: 'A' },
+        { chain: 'L', position: 49, wildType: 'Y', mutant: 'F' },
       ],
-      [{ chain: 'heavy', position: 30, wildType: 'S', mutant: 'G' }],
+      [{ chain: 'H', position: 30, wildType: 'S', mutant: 'G' }],
     ]);
   });
 
@@ -109,9 +109,9 @@ describe('mutation strings and scan regions', () => {
 
   test('regions: chains, single positions, ranges; bad ones are UsageErrors', () => {
     assert.deepEqual(parseRegions('H:95-102, L:50,H'), [
-      { chain: 'heavy', start: 95, end: 102 },
-      { chain: 'light', start: 50, end: 50 },
-      { chain: 'heavy', start: 1 },
+      { chain: 'H', start: 95, end: 102 },
+      { chain: 'L', start: 50, end: 50 },
+      { chain: 'H', start: 1 },
     ]);
     for (const text of ['', 'X:1-2', 'H:0-3', 'H:5-3', 'H:1-', 'H95']) {
       assert.throws(() => parseRegions(text, '--region'), (e: unknown) => e instanceof UsageError && /--region/.test(e.message), text);
@@ -128,12 +128,12 @@ describe('mutate and scan: errors against the sequence', () => {
   const record = { id: 'ab1', heavy: 'EVQLVESGG', light: 'DIQMT' };
 
   const cases: [string, string, RegExp, object][] = [
-    ['wild type mismatch', 'H:S3A', /heavy chain, position 3: H:S3A says the wild type is S, but the sequence has Q/, { chain: 'heavy', position: 3, character: 'Q' }],
-    ['position past the end', 'L:T9A', /light chain, position 9 is out of range: the light chain has 5 residues/, { chain: 'light', position: 9 }],
-    ['position 0', 'H:E0A', /position 0 is out of range/, { chain: 'heavy', position: 0 }],
-    ['mutant not a residue', 'H:E1J', /mutant "J" is not a residue/, { chain: 'heavy', position: 1 }],
-    ['stop codon', 'H:E1*', /mutant "\*" is not a residue/, { chain: 'heavy', position: 1 }],
-    ['same site twice', 'H:E1A,H:E1G', /lists this position twice/, { chain: 'heavy', position: 1 }],
+    ['wild type mismatch', 'H:S3A', /heavy chain, position 3: H:S3A says the wild type is S, but the sequence has Q/, { chain: 'H', position: 3, character: 'Q' }],
+    ['position past the end', 'L:T9A', /light chain, position 9 is out of range: the light chain has 5 residues/, { chain: 'L', position: 9 }],
+    ['position 0', 'H:E0A', /position 0 is out of range/, { chain: 'H', position: 0 }],
+    ['mutant not a residue', 'H:E1J', /mutant "J" is not a residue/, { chain: 'H', position: 1 }],
+    ['stop codon', 'H:E1*', /mutant "\*" is not a residue/, { chain: 'H', position: 1 }],
+    ['same site twice', 'H:E1A,H:E1G', /lists this position twice/, { chain: 'H', position: 1 }],
   ];
   for (const [label, mutations, message, location] of cases) {
     test(`${label} → InputError naming record, chain and position`, async () => {
@@ -163,6 +163,6 @@ describe('mutate and scan: errors against the sequence', () => {
   test('scan without regions covers every residue, heavy then light', async () => {
     const [result] = await model.scan([record]);
     assert.equal(result!.positions.map((p) => p.wildType).join(''), record.heavy + record.light);
-    assert.deepEqual(result!.positions.slice(8, 10).map((p) => [p.chain, p.position]), [['heavy', 9], ['light', 1]]);
+    assert.deepEqual(result!.positions.slice(8, 10).map((p) => [p.chain, p.position]), [['H', 9], ['L', 1]]);
   });
 });

@@ -29,14 +29,14 @@ for (const name of SCORE_CHECKPOINTS) for (const { label, load } of ENGINES_UNDE
           assert.equal(result.method, method);
           assertAbsClose(result.perResidue!, terms, `${ref.id} ${method}`);
           const sum = terms.reduce((a, b) => a + b, 0);
-          assert.ok(Math.abs(result.pll - sum) <= 1e-4 * terms.length, `${ref.id} pll ${result.pll} vs ${sum}`);
-          assert.ok(Math.abs(result.pllMean - sum / terms.length) <= 1e-4);
-          assert.ok(Math.abs(result.perplexity - Math.exp(-result.pllMean)) <= 1e-9);
+          assert.ok(Math.abs(result.logLikelihood - sum) <= 1e-4 * terms.length, `${ref.id} log-likelihood ${result.logLikelihood} vs ${sum}`);
+          assert.ok(Math.abs(result.meanLogLikelihood - sum / terms.length) <= 1e-4);
+          assert.ok(Math.abs(result.perplexity - Math.exp(-result.meanLogLikelihood)) <= 1e-9);
           const heavySum = terms.slice(0, ref.heavy.length).reduce((a, b) => a + b, 0);
-          assert.equal(result.heavyPll === null, ref.heavy === '');
-          assert.equal(result.lightPll === null, ref.light === '');
-          if (ref.heavy) assert.ok(Math.abs(result.heavyPll! - heavySum) <= 1e-4 * ref.heavy.length);
-          if (ref.light) assert.ok(Math.abs(result.lightPll! - (sum - heavySum)) <= 1e-4 * terms.length);
+          assert.equal(result.heavyLogLikelihood === null, ref.heavy === '');
+          assert.equal(result.lightLogLikelihood === null, ref.light === '');
+          if (ref.heavy) assert.ok(Math.abs(result.heavyLogLikelihood! - heavySum) <= 1e-4 * ref.heavy.length);
+          if (ref.light) assert.ok(Math.abs(result.lightLogLikelihood! - (sum - heavySum)) <= 1e-4 * terms.length);
           assert.deepEqual(
             result.residues!.map((r) => r.residue).join(''),
             ref.heavy + ref.light,
@@ -69,13 +69,26 @@ describe('score: batching and errors', () => {
 
   test('without perResidue the result has only the scalars', async () => {
     const [result] = await model.score([records[0]!]);
-    assert.deepEqual(Object.keys(result!).sort(), ['heavyPll', 'id', 'lightPll', 'method', 'perplexity', 'pll', 'pllMean']);
+    assert.deepEqual(Object.keys(result!), ['id', 'method', 'logLikelihood', 'meanLogLikelihood', 'perplexity', 'heavyLogLikelihood', 'lightLogLikelihood']);
+  });
+
+  test('the names of 0.1 (pll, pllMean, heavyPll, lightPll) still read, as deprecated getters outside Object.keys and JSON', async () => {
+    const [paired, lightOnly] = await model.score([records[0]!, { id: 'l', light: 'DIQMTQ' }], { method: 'wt-marginal' });
+    for (const result of [paired!, lightOnly!]) {
+      assert.equal(result.pll, result.logLikelihood);
+      assert.equal(result.pllMean, result.meanLogLikelihood);
+      assert.equal(result.heavyPll, result.heavyLogLikelihood);
+      assert.equal(result.lightPll, result.lightLogLikelihood);
+      assert.ok(!Object.keys(result).some((key) => /pll/i.test(key)));
+      assert.ok(!/pll/i.test(JSON.stringify(result)));
+    }
+    assert.equal(lightOnly!.heavyPll, null);
   });
 
   test('a masked residue cannot be scored: InputError naming record, chain and position', async () => {
     await assert.rejects(model.score([{ id: 'm', heavy: 'EVQ*L', light: 'DIQ' }]), (error: unknown) => {
       assert.ok(error instanceof InputError);
-      assert.deepEqual(error.location, { record: 1, id: 'm', chain: 'heavy', position: 4, character: '*' });
+      assert.deepEqual(error.location, { record: 1, id: 'm', chain: 'H', position: 4, character: '*' });
       assert.match(error.message, /record 1 \(id "m"\), heavy chain, position 4.*igbert fill/);
       return true;
     });

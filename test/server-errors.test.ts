@@ -34,11 +34,11 @@ function assertError(response: { status: number; body: any }, status: number, ty
 
 describe('422: invalid input names item (from 0), chain, position and character', () => {
   const cases: [string, object, Record<string, unknown>, RegExp][] = [
-    ['a digit in a chain', { items: [{ heavy: 'EVQLV' }, { id: 'b', heavy: 'EVQ1L' }] }, { item: 1, id: 'b', chain: 'heavy', position: 4, character: '1' }, /^item 1 \(id "b"\), heavy chain, position 4: character "1"/],
-    ['a gap', { items: [{ light: 'DI-QM' }] }, { item: 0, chain: 'light', position: 3, character: '-' }, /^item 0, light chain, position 3/],
+    ['a digit in a chain', { items: [{ heavy: 'EVQLV' }, { id: 'b', heavy: 'EVQ1L' }] }, { item: 1, id: 'b', chain: 'H', position: 4, character: '1' }, /^item 1 \(id "b"\), heavy chain, position 4: character "1"/],
+    ['a gap', { items: [{ light: 'DI-QM' }] }, { item: 0, chain: 'L', position: 3, character: '-' }, /^item 0, light chain, position 3/],
     ['no chain', { items: [{ heavy: 'EV' }, {}, { light: '' }] }, { item: 1 }, /^item 1 has neither a heavy nor a light chain/],
     ['longer than max_position_embeddings', { items: [{ heavy: LONG_CHAIN, light: 'DIQ' }] }, { item: 0, code: 'SEQUENCE_TOO_LONG' }, /exceed the model's limit of 128/],
-    ['heavy-mean without a heavy chain', { items: [{ light: 'DIQ' }], pooling: 'heavy-mean' }, { item: 0, chain: 'heavy' }, /^item 0 has no heavy chain/],
+    ['heavy-mean without a heavy chain', { items: [{ light: 'DIQ' }], pooling: 'heavy-mean' }, { item: 0, chain: 'H' }, /^item 0 has no heavy chain/],
   ];
   for (const [label, body, details, message] of cases) {
     test(label, async () => {
@@ -49,9 +49,9 @@ describe('422: invalid input names item (from 0), chain, position and character'
   }
 
   const taskCases: [string, string, object, Record<string, unknown>][] = [
-    ['score: a masked residue', '/v1/score', { items: [{ heavy: 'EV*L' }] }, { item: 0, chain: 'heavy', position: 3, character: '*' }],
-    ['mutate: wrong wild type', '/v1/mutate', { items: [{ heavy: 'EVQL' }], mutations: 'H:A2G' }, { item: 0, chain: 'heavy', position: 2, character: 'V' }],
-    ['mutate: position out of range', '/v1/mutate', { items: [{ heavy: 'EVQL', mutations: 'H:E1A' }, { heavy: 'EVQL', mutations: 'L:D1E' }] }, { item: 1, chain: 'light' }],
+    ['score: a masked residue', '/v1/score', { items: [{ heavy: 'EV*L' }] }, { item: 0, chain: 'H', position: 3, character: '*' }],
+    ['mutate: wrong wild type', '/v1/mutate', { items: [{ heavy: 'EVQL' }], mutations: 'H:A2G' }, { item: 0, chain: 'H', position: 2, character: 'V' }],
+    ['mutate: position out of range', '/v1/mutate', { items: [{ heavy: 'EVQL', mutations: 'H:E1A' }, { heavy: 'EVQL', mutations: 'L:D1E' }] }, { item: 1, chain: 'L' }],
     ['mutate: item without mutations', '/v1/mutate', { items: [{ heavy: 'EVQL' }] }, { item: 0 }],
     ['fill: nothing to fill', '/v1/fill', { items: [{ heavy: 'EV*L' }, { heavy: 'EVQL' }] }, { item: 1 }],
     ['embeddings: no "|"', '/v1/embeddings', { input: ['EVQL|DIQ', 'EVQL'] }, { item: 1 }],
@@ -67,7 +67,7 @@ describe('422: invalid input names item (from 0), chain, position and character'
   test('a chain over --max-chain-residues', async () => {
     const response = await post(`${small.url}/v1/embed`, { items: [{ heavy: 'A'.repeat(41) }] });
     assertError(response, 422, 'invalid_input', /41 residues; this server accepts at most 40 per chain/);
-    assert.deepEqual(response.body.details, { code: 'INVALID_INPUT', item: 0, chain: 'heavy' });
+    assert.deepEqual(response.body.details, { code: 'INVALID_INPUT', item: 0, chain: 'H' });
   });
 });
 

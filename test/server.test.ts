@@ -74,40 +74,42 @@ describe('POST /v1/score, /v1/mutate, /v1/fill', () => {
         assert.equal(result.id, ref.id);
         assert.equal(result.method, method);
         assertAbsClose(result.per_residue, terms, `${ref.id} ${method} terms`);
-        assertAbsClose([result.pll, result.pll_mean], [sum(terms), sum(terms) / terms.length], `${ref.id} ${method}`);
-        assert.ok(Math.abs(result.perplexity - Math.exp(-result.pll_mean)) < 1e-9);
-        assert.equal(result.heavy_pll === null, ref.heavy === '');
-        assert.equal(result.light_pll === null, ref.light === '');
+        assertAbsClose([result.log_likelihood, result.mean_log_likelihood], [sum(terms), sum(terms) / terms.length], `${ref.id} ${method}`);
+        assert.ok(Math.abs(result.perplexity - Math.exp(-result.mean_log_likelihood)) < 1e-9);
+        assert.equal(result.heavy_log_likelihood === null, ref.heavy === '');
+        assert.equal(result.light_log_likelihood === null, ref.light === '');
       });
     }
     const plain = await post(`${url}/v1/score`, { items: items.slice(0, 1) });
-    assert.deepEqual(Object.keys(plain.body.results[0]), ['id', 'method', 'pll', 'pll_mean', 'perplexity', 'heavy_pll', 'light_pll']);
+    assert.deepEqual(Object.keys(plain.body.results[0]), [
+      'id', 'method', 'log_likelihood', 'mean_log_likelihood', 'perplexity', 'heavy_log_likelihood', 'light_log_likelihood',
+    ]);
   });
 
-  test('mutate: mutation sets (request-wide and per item) equal the reference', async () => {
-    const byRecord = new Map<string, { mutations: string; masked_marginal: number; wt_marginal: number }[]>();
+  test('mutate: mutation sets (request-wide and per item) equal the reference, one row per (item, set) as the CLI writes', async () => {
+    const byRecord = new Map<string, { id: string; mutations: string; masked_marginal: number; wt_marginal: number }[]>();
     for (const m of scores.mutations) byRecord.set(m.id, [...(byRecord.get(m.id) ?? []), m]);
     const mutated = items.filter((item) => byRecord.has(item.id)).map((item) => ({ ...item, mutations: byRecord.get(item.id)!.map((m) => m.mutations).join(';') }));
+    const expected = mutated.flatMap((item) => byRecord.get(item.id)!);
     for (const method of ['masked-marginal', 'wt-marginal'] as const) {
       const { status, body } = await post(`${url}/v1/mutate`, { items: mutated, method });
       assert.equal(status, 200);
-      body.results.forEach((result: any, i: number) => {
-        const expected = byRecord.get(mutated[i]!.id)!;
-        assert.deepEqual(result.scores.map((s: any) => s.mutations), expected.map((m) => m.mutations));
-        assertAbsClose(result.scores.map((s: any) => s.score), expected.map((m) => (method === 'wt-marginal' ? m.wt_marginal : m.masked_marginal)), method);
-      });
+      assert.deepEqual(body.results.map((r: any) => Object.keys(r)), expected.map(() => ['id', 'method', 'mutations', 'score']));
+      assert.deepEqual(body.results.map((r: any) => [r.id, r.method, r.mutations]), expected.map((m) => [m.id, method, m.mutations]));
+      assertAbsClose(body.results.map((r: any) => r.score), expected.map((m) => (method === 'wt-marginal' ? m.wt_marginal : m.masked_marginal)), method);
     }
     const first = scores.mutations[0]!;
     const shared = await post(`${url}/v1/mutate`, { items: items.filter((item) => item.id === first.id), mutations: first.mutations });
-    assertAbsClose([shared.body.results[0].scores[0].score], [first.masked_marginal], 'shared mutations');
+    assertAbsClose([shared.body.results[0].score], [first.masked_marginal], 'shared mutations');
   });
 
   test('mutate with scan: every substitution of the region, as the reference scan', async () => {
     const scan = scores.scans[0]!;
     const { status, body } = await post(`${url}/v1/mutate`, { items: [{ id: scan.id, heavy: scan.heavy, light: scan.light }], scan: true, region: scan.region });
     assert.equal(status, 200);
-    const substitutions = body.results[0].substitutions;
+    const substitutions = body.results;
     assert.equal(substitutions.length, scan.positions.length * 19);
+    assert.deepEqual(Object.keys(substitutions[0]), ['id', 'method', 'chain', 'position', 'wt', 'mut', 'score']);
     for (const position of scan.positions) {
       const rows = substitutions.filter((s: any) => s.chain === position.chain && s.position === position.position);
       assert.equal(rows.length, 19);

@@ -49,7 +49,7 @@ function legendShapes(svg: string): Box[] {
 
 const overlaps = (a: Box, b: Box): boolean => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
 
-function scan(chains: Array<{ chain: 'heavy' | 'light'; from: number; to: number }>): HeatmapPosition[] {
+function scan(chains: Array<{ chain: 'H' | 'L'; from: number; to: number }>): HeatmapPosition[] {
   return chains.flatMap(({ chain, from, to }) =>
     Array.from({ length: to - from + 1 }, (_, k) => ({
       chain,
@@ -61,11 +61,11 @@ function scan(chains: Array<{ chain: 'heavy' | 'light'; from: number; to: number
 }
 
 const CASES = {
-  "the README's H:95-102": scan([{ chain: 'heavy', from: 95, to: 102 }]),
-  'one position': scan([{ chain: 'light', from: 100, to: 100 }]),
-  'both chains, short ranges': scan([{ chain: 'heavy', from: 98, to: 104 }, { chain: 'light', from: 1, to: 3 }]),
-  'a whole heavy chain': scan([{ chain: 'heavy', from: 1, to: 120 }]),
-  'both whole chains': scan([{ chain: 'heavy', from: 1, to: 120 }, { chain: 'light', from: 1, to: 108 }]),
+  "the README's H:95-102": scan([{ chain: 'H', from: 95, to: 102 }]),
+  'one position': scan([{ chain: 'L', from: 100, to: 100 }]),
+  'both chains, short ranges': scan([{ chain: 'H', from: 98, to: 104 }, { chain: 'L', from: 1, to: 3 }]),
+  'a whole heavy chain': scan([{ chain: 'H', from: 1, to: 120 }]),
+  'both whole chains': scan([{ chain: 'H', from: 1, to: 120 }, { chain: 'L', from: 1, to: 108 }]),
 };
 
 describe('scan heatmap geometry', () => {
@@ -92,7 +92,7 @@ describe('scan heatmap geometry', () => {
 
   test('a region spanning position 100 has a tick labelled 100', () => {
     for (const [from, to] of [[95, 102], [96, 104], [99, 101], [90, 110], [1, 120]] as const) {
-      const svg = scanHeatmapSvg({ id: 'ab1', method: 'masked-marginal', aminoAcids: AMINO_ACIDS, positions: scan([{ chain: 'heavy', from, to }]) });
+      const svg = scanHeatmapSvg({ id: 'ab1', method: 'masked-marginal', aminoAcids: AMINO_ACIDS, positions: scan([{ chain: 'H', from, to }]) });
       const labels = textBoxes(svg).map((box) => box.label);
       assert.ok(labels.includes('100'), `H:${from}-${to} has no tick at 100 (ticks: ${labels.filter((l) => /^\d+$/.test(l)).join(' ')})`);
     }

@@ -116,7 +116,16 @@ describe('igbert/web page in Chromium', { skip: chromiumMissing, timeout: 600_00
         await runView(page, '#run-score', '#score-status');
         const [expected] = await node.score([ANTIBODY], { method: scoreMethod, perResidue: true });
         assertAbsClose(await numbersOf(page, '#score-track rect[data-value]'), expected?.perResidue as Float32Array, `${path} per-residue log p`);
-        assertAbsClose(await numbersOf(page, '#score-summary [data-key="pll"]'), [expected?.pll as number], `${path} pll`, 1e-3);
+        assertAbsClose(await numbersOf(page, '#score-summary [data-key="log_likelihood"]'), [expected?.logLikelihood as number], `${path} log-likelihood`, 1e-3);
+        assert.deepEqual(
+          await page.$$eval('#score-summary [data-key]', (elements) => elements.map((e) => e.getAttribute('data-key'))),
+          ['log_likelihood', 'mean_log_likelihood', 'perplexity', 'heavy_log_likelihood', 'light_log_likelihood'],
+          'the summary is keyed by the CLI field names',
+        );
+        assert.deepEqual(
+          [...new Set(await page.$$eval('#score-track rect[data-chain]', (elements) => elements.map((e) => e.getAttribute('data-chain'))))],
+          ['H', 'L'],
+        );
         await shot(page, `${path}-likelihood`);
       });
 
@@ -148,6 +157,7 @@ describe('igbert/web page in Chromium', { skip: chromiumMissing, timeout: 600_00
         const rows = await page.$$eval('#fill-output tbody tr', (trs) =>
           trs.map((tr) => Array.from(tr.querySelectorAll('li')).map((li) => ({ residue: li.getAttribute('data-residue'), logprob: Number(li.getAttribute('data-value')) }))));
         assert.equal(rows.length, 4);
+        assert.deepEqual(await page.$$eval('#fill-output tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-chain'))), ['H', 'H', 'H', 'L']);
         rows.forEach((candidates, i) => {
           const want = expected?.positions[i]?.candidates ?? [];
           assert.deepEqual(candidates.map((c) => c.residue), want.map((c) => c.residue), `${path} candidate order at masked position ${i + 1}`);
@@ -182,10 +192,15 @@ describe('igbert/web page in Chromium', { skip: chromiumMissing, timeout: 600_00
         assertClose(fromPage, expected.flatMap((e) => [...e.embedding]), `${path} embeddings (NPY)`);
 
         const scores = (await download('#download-scores')).toString('utf8').trim().split('\n').map((line) => line.split(','));
-        assert.deepEqual(scores[0]?.slice(0, 7), ['id', 'heavy', 'light', 'method', 'pll', 'pll_mean', 'perplexity']);
+        // What `igbert score --keep-cols heavy,light,group` writes: kept columns right after the id.
+        assert.deepEqual(scores[0], [
+          'id', 'heavy', 'light', 'group', 'method', 'log_likelihood', 'mean_log_likelihood', 'perplexity', 'heavy_log_likelihood', 'light_log_likelihood',
+        ]);
         const nodeScores = await node.score(BATCH_VALID, { method: 'wt-marginal' });
         assert.deepEqual(scores.slice(1).map((row) => row[0]), ['ab1', 'ab2', 'ab4']);
-        assertAbsClose(scores.slice(1).map((row) => Number(row[4])), nodeScores.map((s) => s.pll), `${path} batch pll (CSV)`, 1e-3);
+        assert.deepEqual(scores.slice(1).map((row) => row[4]), ['wt-marginal', 'wt-marginal', 'wt-marginal']);
+        assertAbsClose(scores.slice(1).map((row) => Number(row[5])), nodeScores.map((s) => s.logLikelihood), `${path} batch log-likelihood (CSV)`, 1e-3);
+        assert.equal(scores[3]?.[9], '', 'a chain the row lacks is an empty cell');
         const csv = (await download('#download-embeddings-csv')).toString('utf8').trim().split('\n');
         assert.equal(csv.length, 4);
         await shot(page, `${path}-batch`);

@@ -2,7 +2,7 @@
  * The page: load a model (URL or picked files), validate the antibody as it is typed, and switch between the views.
  * Every view gets a PageContext and runs the library's tasks itself; nothing is sent anywhere.
  */
-import { IgBert, InputError, clearModelCache, normalizeChain, type AntibodyRecord, type Chain, type LoadProgress, type WebDevicePreference, type WeightDType } from '../src/web.js';
+import { IgBert, InputError, chainField, chainLetter, clearModelCache, normalizeChain, type AntibodyRecord, type Chain, type LoadProgress, type WebDevicePreference, type WeightDType } from '../src/web.js';
 import { byId } from './lib/dom.js';
 import { mountBatch } from './views/batch.js';
 import { mountFill } from './views/fill.js';
@@ -135,7 +135,7 @@ function validate(options: { allowMasks?: boolean } = {}): AntibodyRecord | unde
     inputs[chain].removeAttribute('aria-invalid');
     try {
       const normalized = normalizeChain(inputs[chain].value, chain, { record: 1 });
-      if (!options.allowMasks && normalized.includes('*')) throw new InputError(`${chain} chain: "*" (a residue to infill) is only allowed in the Infill view.`, { chain });
+      if (!options.allowMasks && normalized.includes('*')) throw new InputError(`${chain} chain: "*" (a residue to infill) is only allowed in the Infill view.`, { chain: chainLetter(chain) });
     } catch (error) {
       ok = false;
       messages[chain].textContent = withoutRecord((error as Error).message);
@@ -147,7 +147,7 @@ function validate(options: { allowMasks?: boolean } = {}): AntibodyRecord | unde
       model.encode([record]);
     } catch (error) {
       ok = false;
-      const chain = ((error as InputError).location?.chain ?? 'heavy') as Chain;
+      const chain = chainField((error as InputError).location?.chain ?? 'H');
       messages[chain].textContent = withoutRecord((error as Error).message);
       inputs[chain].setAttribute('aria-invalid', 'true');
     }

@@ -37,7 +37,9 @@ export class RejectLog {
       process.stderr.write(`igbert: rejected row ${row}: ${error.message}\n`);
       return;
     }
-    const entry = JSON.stringify({ row, id: id ?? null, code: error.code, error: error.message, ...error.location });
+    // The row number is `row` here; the location's `record` is the same number under the library's name.
+    const { record: _record, ...location } = error.location;
+    const entry = JSON.stringify({ row, id: id ?? null, code: error.code, error: error.message, ...location });
     this.file ??= await PartialFile.open(this.path);
     await this.file.append(entry + '\n');
   }

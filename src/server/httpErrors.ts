@@ -4,6 +4,7 @@
  * own conditions (size caps, queue full, auth, routing, schema) are HttpErrors naming their type. Nothing else in
  * src/server chooses a status for an error.
  */
+import { CHAIN_LETTERS } from '../chains.js';
 import { describeLocation, IgBertError, InputError, RuntimeFailure, UsageError } from '../errors.js';
 import type { JsonSchema } from './jsonSchema.js';
 
@@ -71,7 +72,7 @@ export const ERROR_SCHEMA: JsonSchema = {
       properties: {
         item: { type: 'integer', description: 'Index of the offending item in the request, from 0.' },
         id: { type: 'string' },
-        chain: { type: 'string', enum: ['heavy', 'light'] },
+        chain: { type: 'string', enum: CHAIN_LETTERS, description: 'H (heavy) or L (light).' },
         position: { type: 'integer', description: '1-based residue position within the chain.' },
         character: { type: 'string' },
         path: { type: 'string', description: 'The offending field, e.g. "items[2].heavy".' },
@@ -100,8 +101,7 @@ function inputErrorDetails(error: InputError): { message: string; details: Recor
   const givenId = id !== undefined && id !== String(item) ? id : undefined;
   const recordText = describeLocation(id !== undefined ? { record, id } : { record });
   const itemText = givenId !== undefined ? `item ${item} (id ${JSON.stringify(givenId)})` : `item ${item}`;
-  const details: Record<string, unknown> = { item, chain, position, character };
-  if (givenId !== undefined) details['id'] = givenId;
+  const details: Record<string, unknown> = { item, id: givenId, chain, position, character };
   for (const key of Object.keys(details)) if (details[key] === undefined) delete details[key];
   return { message: error.message.replace(recordText, itemText), details };
 }

@@ -13,7 +13,8 @@
 import type { TaskModel } from './taskModel.js';
 import { describeLocation, InputError, UsageError } from '../errors.js';
 import { SeededRandom } from '../init/random.js';
-import type { AntibodyRecord, Chain, EncodedAntibody } from '../tokenizer/antibody.js';
+import { chainOrNull, type ChainLetter } from '../chains.js';
+import type { AntibodyRecord, EncodedAntibody } from '../tokenizer/antibody.js';
 import { letterIds, runMaskedPasses, type MaskedPass } from './_masking.js';
 import { AMINO_ACIDS, NON_STANDARD_RESIDUES, parseRegions, recordLocation, regionResidues, residuePositions, type Region } from './positions.js';
 
@@ -50,14 +51,16 @@ export interface FillCandidate {
 }
 
 export interface FillPosition {
-  chain: Chain;
+  /** H or L. */
+  chain: ChainLetter;
   position: number;
   candidates: FillCandidate[];
 }
 
 export interface FillDesign {
-  heavy: string;
-  light: string;
+  /** null when the record has no such chain. */
+  heavy: string | null;
+  light: string | null;
   logprob: number;
 }
 
@@ -71,7 +74,7 @@ export interface FillResult {
 export interface PreparedFill {
   /** The record with the --mask regions written as '*' too. */
   encoded: EncodedAntibody;
-  masked: { chain: Chain; position: number; tokenIndex: number }[];
+  masked: { chain: ChainLetter; position: number; tokenIndex: number }[];
 }
 
 /** Applies mask regions and finds every masked residue; a record with none is an InputError. */
@@ -83,7 +86,7 @@ export function prepareFill(model: TaskModel, encoded: EncodedAntibody, regions:
     const light = encoded.light.split('');
     const inputIds = encoded.inputIds.slice();
     for (const residue of regionResidues(encoded, regions, where)) {
-      (residue.chain === 'heavy' ? heavy : light)[residue.position - 1] = '*';
+      (residue.chain === 'H' ? heavy : light)[residue.position - 1] = '*';
       inputIds[residue.tokenIndex] = model.tokenizer.specialIds.mask;
     }
     record = { ...encoded, heavy: heavy.join(''), light: light.join(''), inputIds };
@@ -249,8 +252,8 @@ export async function fillEncoded(model: TaskModel, prepared: readonly PreparedF
       .map((state) => {
         const letters = residuePositions(encoded).map((r) => (r.residue === '*' ? (state.chosen.get(r.tokenIndex) as string) : r.residue));
         return {
-          heavy: letters.slice(0, encoded.heavy.length).join(''),
-          light: letters.slice(encoded.heavy.length).join(''),
+          heavy: chainOrNull(letters.slice(0, encoded.heavy.length).join('')),
+          light: chainOrNull(letters.slice(encoded.heavy.length).join('')),
           logprob: state.logprob,
         };
       })

@@ -11,15 +11,17 @@
  */
 import type { TaskModel } from './taskModel.js';
 import { describeLocation, InputError, UsageError, type InputLocation } from '../errors.js';
-import { residueAlphabet, type AntibodyRecord, type Chain, type EncodedAntibody, type RecordLocation } from '../tokenizer/antibody.js';
+import type { ChainLetter } from '../chains.js';
+import { residueAlphabet, type AntibodyRecord, type EncodedAntibody, type RecordLocation } from '../tokenizer/antibody.js';
 import { runItemPasses } from './_masking.js';
-import { CHAIN_NAMES, chainLetter, recordLocation, requireNoMasks, residueAt, type ChainLetter } from './positions.js';
+import { recordLocation, requireNoMasks, residueAt } from './positions.js';
 
 export const MUTATION_METHODS = ['masked-marginal', 'wt-marginal'] as const;
 export type MutationMethod = (typeof MUTATION_METHODS)[number];
 
 export interface Mutation {
-  chain: Chain;
+  /** H or L. */
+  chain: ChainLetter;
   /** 1-based within the chain. */
   position: number;
   wildType: string;
@@ -28,9 +30,9 @@ export interface Mutation {
 
 export interface MutationScore {
   id: string;
+  method: MutationMethod;
   /** The set in canonical text form, e.g. "H:S30A,L:Y49F". */
   mutations: string;
-  method: MutationMethod;
   /** Sum over sites of log p(mutant) - log p(wild type). */
   score: number;
   /** The same difference for each site, in the order of the set. */
@@ -56,7 +58,7 @@ export function checkMutationMethod(method: string): asserts method is MutationM
 }
 
 export function formatMutation(m: Mutation): string {
-  return `${chainLetter(m.chain)}:${m.wildType}${m.position}${m.mutant}`;
+  return `${m.chain}:${m.wildType}${m.position}${m.mutant}`;
 }
 
 export const formatMutationSet = (set: readonly Mutation[]): string => set.map(formatMutation).join(',');
@@ -83,7 +85,7 @@ export function parseMutationSets(text: string, where?: RecordLocation): Mutatio
         );
       }
       return {
-        chain: CHAIN_NAMES[(match[1] as string).toUpperCase() as ChainLetter],
+        chain: (match[1] as string).toUpperCase() as ChainLetter,
         position: Number(match[3]),
         wildType: (match[2] as string).toUpperCase(),
         mutant: (match[4] as string).toUpperCase(),
@@ -173,7 +175,7 @@ export async function mutateEncoded(
   return prepared.flatMap(({ encoded, sets }, record) =>
     sets.map(({ text }, set) => {
       const scores = siteScores[record]?.[set] as number[];
-      return { id: encoded.id, mutations: text, method, score: scores.reduce((a, b) => a + b, 0), siteScores: scores };
+      return { id: encoded.id, method, mutations: text, score: scores.reduce((a, b) => a + b, 0), siteScores: scores };
     }),
   );
 }

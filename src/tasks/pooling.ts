@@ -3,6 +3,7 @@
  * tokens whose special_tokens_mask is 0 — which, as in transformers, includes the [SEP] written between the chains
  * (and any [MASK]). The other poolings are cleaner variants, documented in the README.
  */
+import { chainLetter } from '../chains.js';
 import { InputError, UsageError } from '../errors.js';
 import type { EncodedAntibody } from '../tokenizer/antibody.js';
 
@@ -44,7 +45,7 @@ export function poolingRows(record: EncodedAntibody, pooling: Exclude<Pooling, '
         throw new InputError(
           `record ${recordNumber} (id ${JSON.stringify(record.id)}) has no ${chain} chain, so ${pooling} pooling is undefined; ` +
             `use --pooling mean or residues-mean, or give the ${chain} chain.`,
-          { record: recordNumber, id: record.id, chain },
+          { record: recordNumber, id: record.id, chain: chainLetter(chain) },
         );
       }
       const start = chain === 'heavy' ? record.heavyStart : record.lightStart;

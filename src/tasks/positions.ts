@@ -2,20 +2,19 @@
  * Residue positions as antibody engineers write them — chain H or L and a 1-based position within that chain — and
  * their token indices in an EncodedAntibody ([CLS] heavy [SEP] light [SEP]). Shared by score, mutate and fill.
  */
+import { CHAIN_LETTERS, chainField, type ChainLetter } from '../chains.js';
 import { describeLocation, InputError, UsageError, type InputLocation } from '../errors.js';
-import type { Chain, EncodedAntibody, RecordLocation } from '../tokenizer/antibody.js';
+import type { EncodedAntibody, RecordLocation } from '../tokenizer/antibody.js';
 
 /** The 20 standard amino acids, in the order of scan matrices and heatmap rows. */
 export const AMINO_ACIDS = 'ACDEFGHIKLMNPQRSTVWY';
 /** Residue letters in IgBert's vocabulary that are not standard amino acids (unknown, ambiguous, rare). */
 export const NON_STANDARD_RESIDUES = 'XBZUO';
 
-export type ChainLetter = 'H' | 'L';
-export const CHAIN_NAMES: Readonly<Record<ChainLetter, Chain>> = { H: 'heavy', L: 'light' };
-export const chainLetter = (chain: Chain): ChainLetter => (chain === 'heavy' ? 'H' : 'L');
 
 export interface ResiduePosition {
-  chain: Chain;
+  /** H or L. */
+  chain: ChainLetter;
   /** 1-based within the chain. */
   position: number;
   /** Index of the residue's token in EncodedAntibody.inputIds. */
@@ -26,7 +25,7 @@ export interface ResiduePosition {
 
 /** An inclusive 1-based range of one chain; `end` undefined = to the end of the chain. */
 export interface Region {
-  chain: Chain;
+  chain: ChainLetter;
   start: number;
   end?: number;
 }
@@ -36,8 +35,8 @@ export function recordLocation(encoded: EncodedAntibody, recordNumber: number): 
   return encoded.id === String(recordNumber) ? { record: recordNumber } : { record: recordNumber, id: encoded.id };
 }
 
-function chainSequence(encoded: EncodedAntibody, chain: Chain): { sequence: string; start: number } {
-  return chain === 'heavy'
+function chainSequence(encoded: EncodedAntibody, chain: ChainLetter): { sequence: string; start: number } {
+  return chain === 'H'
     ? { sequence: encoded.heavy, start: encoded.heavyStart }
     : { sequence: encoded.light, start: encoded.lightStart };
 }
@@ -45,7 +44,7 @@ function chainSequence(encoded: EncodedAntibody, chain: Chain): { sequence: stri
 /** Every residue, heavy then light (no special tokens, no separator). */
 export function residuePositions(encoded: EncodedAntibody): ResiduePosition[] {
   const out: ResiduePosition[] = [];
-  for (const chain of ['heavy', 'light'] as const) {
+  for (const chain of CHAIN_LETTERS) {
     const { sequence, start } = chainSequence(encoded, chain);
     for (let i = 0; i < sequence.length; i++) {
       out.push({ chain, position: i + 1, tokenIndex: start + i, residue: sequence[i] as string });
@@ -55,15 +54,15 @@ export function residuePositions(encoded: EncodedAntibody): ResiduePosition[] {
 }
 
 /** The residue at a 1-based chain position; an InputError naming record, chain and position when it does not exist. */
-export function residueAt(encoded: EncodedAntibody, chain: Chain, position: number, where: RecordLocation): ResiduePosition {
+export function residueAt(encoded: EncodedAntibody, chain: ChainLetter, position: number, where: RecordLocation): ResiduePosition {
   const { sequence, start } = chainSequence(encoded, chain);
   const location: InputLocation = { ...where, chain, position };
   if (sequence === '') {
-    throw new InputError(`${describeLocation(location)}: this record has no ${chain} chain.`, location);
+    throw new InputError(`${describeLocation(location)}: this record has no ${chainField(chain)} chain.`, location);
   }
   if (!Number.isInteger(position) || position < 1 || position > sequence.length) {
     throw new InputError(
-      `${describeLocation(location)} is out of range: the ${chain} chain has ${sequence.length} residues (positions 1-${sequence.length}).`,
+      `${describeLocation(location)} is out of range: the ${chainField(chain)} chain has ${sequence.length} residues (positions 1-${sequence.length}).`,
       location,
     );
   }
@@ -107,7 +106,7 @@ export function parseRegions(text: string, option = 'region'): Region[] {
           'position or inclusive range: "H", "L:50", "H:95-102".',
       );
     }
-    const chain = CHAIN_NAMES[(match[1] as string).toUpperCase() as ChainLetter];
+    const chain = (match[1] as string).toUpperCase() as ChainLetter;
     if (match[2] === undefined) return { chain, start: 1 };
     const start = Number(match[2]);
     const end = match[3] === undefined ? start : Number(match[3]);

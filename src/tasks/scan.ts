@@ -6,7 +6,8 @@
  */
 import type { TaskModel } from './taskModel.js';
 import { UsageError } from '../errors.js';
-import type { AntibodyRecord, Chain, EncodedAntibody } from '../tokenizer/antibody.js';
+import { chainOrNull, type ChainLetter } from '../chains.js';
+import type { AntibodyRecord, EncodedAntibody } from '../tokenizer/antibody.js';
 import { letterIds, runItemPasses } from './_masking.js';
 import { AMINO_ACIDS, parseRegions, recordLocation, regionResidues, requireNoMasks, type Region } from './positions.js';
 import { checkMutationMethod, type MutationMethod } from './mutate.js';
@@ -19,7 +20,8 @@ export interface ScanOptions {
 }
 
 export interface ScanPosition {
-  chain: Chain;
+  /** H or L. */
+  chain: ChainLetter;
   position: number;
   wildType: string;
   /** Full-vocabulary log p of each amino acid of AMINO_ACIDS at this position. */
@@ -30,15 +32,16 @@ export interface ScanPosition {
 
 export interface ScanResult {
   id: string;
-  heavy: string;
-  light: string;
   method: MutationMethod;
+  /** null when the record has no such chain. */
+  heavy: string | null;
+  light: string | null;
   positions: ScanPosition[];
 }
 
 export interface PreparedScan {
   encoded: EncodedAntibody;
-  positions: { chain: Chain; position: number; tokenIndex: number; wildType: string }[];
+  positions: { chain: ChainLetter; position: number; tokenIndex: number; wildType: string }[];
 }
 
 /** Resolves the scan positions of one record; out-of-range regions are InputErrors naming record, chain, position. */
@@ -64,9 +67,9 @@ export async function scanEncoded(
   const vocabulary = model.tokenizer.vocabulary;
   const results: ScanResult[] = prepared.map(({ encoded, positions }) => ({
     id: encoded.id,
-    heavy: encoded.heavy,
-    light: encoded.light,
     method,
+    heavy: chainOrNull(encoded.heavy),
+    light: chainOrNull(encoded.light),
     positions: positions.map(({ chain, position, wildType }) => ({
       chain,
       position,

@@ -3,8 +3,9 @@
  * full vocabulary, as Hugging Face, AbLang2 and ESM report them:
  *   pll          exact pseudo-log-likelihood: term i = log p(x_i | x with residue i alone masked); one pass per residue
  *   wt-marginal  term i = log p(x_i | x unmasked); one pass per record
- * pll = sum of terms, pllMean = their mean, perplexity = exp(-pllMean). Terms run over residues, heavy then light;
- * [CLS], the [SEP] between the chains and the final [SEP] are not scored.
+ * logLikelihood = sum of terms (the pseudo-log-likelihood for method pll; for wt-marginal the sum of wild-type
+ * marginals, which is not one), meanLogLikelihood = their mean, perplexity = exp(-meanLogLikelihood). Terms run over
+ * residues, heavy then light; [CLS], the [SEP] between the chains and the final [SEP] are not scored.
  */
 import type { TaskModel } from './taskModel.js';
 import { UsageError } from '../errors.js';
@@ -25,19 +26,38 @@ export interface ScoreOptions {
 export interface ScoreResult {
   id: string;
   method: ScoreMethod;
-  /** Sum of the per-residue terms. */
-  pll: number;
+  /** Sum of the per-residue terms: the pseudo-log-likelihood for method "pll". */
+  logLikelihood: number;
   /** Mean of the per-residue terms. */
-  pllMean: number;
-  /** exp(-pllMean). */
+  meanLogLikelihood: number;
+  /** exp(-meanLogLikelihood). */
   perplexity: number;
   /** Sum over the heavy (light) residues; null when the record has no such chain. */
-  heavyPll: number | null;
-  lightPll: number | null;
+  heavyLogLikelihood: number | null;
+  lightLogLikelihood: number | null;
   /** With perResidue: log p of each residue, heavy then light. */
   perResidue?: Float32Array;
   /** With perResidue: the chain, 1-based position and letter of each term. */
   residues?: ResiduePosition[];
+  /** @deprecated Renamed `logLikelihood` (a pseudo-log-likelihood only for method "pll"); removed in 0.3.0. */
+  readonly pll: number;
+  /** @deprecated Renamed `meanLogLikelihood`; removed in 0.3.0. */
+  readonly pllMean: number;
+  /** @deprecated Renamed `heavyLogLikelihood`; removed in 0.3.0. */
+  readonly heavyPll: number | null;
+  /** @deprecated Renamed `lightLogLikelihood`; removed in 0.3.0. */
+  readonly lightPll: number | null;
+}
+
+/** The names of 0.1, kept one more version as getters that are not enumerable: absent from JSON and Object.keys. */
+const DEPRECATED_NAMES = { pll: 'logLikelihood', pllMean: 'meanLogLikelihood', heavyPll: 'heavyLogLikelihood', lightPll: 'lightLogLikelihood' } as const;
+type DeprecatedName = keyof typeof DEPRECATED_NAMES;
+
+function withDeprecatedNames(result: Omit<ScoreResult, DeprecatedName>): ScoreResult {
+  for (const [old, current] of Object.entries(DEPRECATED_NAMES)) {
+    Object.defineProperty(result, old, { get: () => result[current], enumerable: false });
+  }
+  return result as ScoreResult;
 }
 
 /** Throws an InputError for records that cannot be scored (a '*' residue). */
@@ -74,28 +94,24 @@ export async function scoreEncoded(
   return encoded.map((record, i) => {
     const values = terms[i] as Float32Array;
     // Sums in float64 so that long sequences lose nothing beyond the float32 terms themselves.
-    let heavyPll = 0;
-    let lightPll = 0;
+    let heavy = 0;
+    let light = 0;
     for (let k = 0; k < values.length; k++) {
-      if (k < record.heavy.length) heavyPll += values[k] as number;
-      else lightPll += values[k] as number;
+      if (k < record.heavy.length) heavy += values[k] as number;
+      else light += values[k] as number;
     }
-    const pll = heavyPll + lightPll;
-    const pllMean = pll / values.length;
-    const result: ScoreResult = {
+    const logLikelihood = heavy + light;
+    const meanLogLikelihood = logLikelihood / values.length;
+    return withDeprecatedNames({
       id: record.id,
       method,
-      pll,
-      pllMean,
-      perplexity: Math.exp(-pllMean),
-      heavyPll: record.heavy !== '' ? heavyPll : null,
-      lightPll: record.light !== '' ? lightPll : null,
-    };
-    if (options.perResidue) {
-      result.perResidue = values;
-      result.residues = residuePositions(record);
-    }
-    return result;
+      logLikelihood,
+      meanLogLikelihood,
+      perplexity: Math.exp(-meanLogLikelihood),
+      heavyLogLikelihood: record.heavy !== '' ? heavy : null,
+      lightLogLikelihood: record.light !== '' ? light : null,
+      ...(options.perResidue ? { perResidue: values, residues: residuePositions(record) } : {}),
+    });
   });
 }
 

@@ -11,11 +11,12 @@
  * with do_lower_case false), "-" and "." into [UNK] without a word. Here whitespace is removed and letters are
  * upper-cased (documented normalisation); any other character is an InputError naming record, chain and position.
  */
+import { chainLetter, type Chain } from '../chains.js';
 import { InputError, describeLocation, type InputLocation } from '../errors.js';
 import type { BertTokenizer } from './bertTokenizer.js';
 import type { Vocabulary } from './vocabulary.js';
 
-export type Chain = 'heavy' | 'light';
+export type { Chain } from '../chains.js';
 
 /** One antibody: a heavy chain, a light chain, or both. Residues as one-letter codes; '*' marks a masked residue. */
 export interface AntibodyRecord {
@@ -104,7 +105,7 @@ export function normalizeChain(
     const residue = char >= 'a' && char <= 'z' ? char.toUpperCase() : char;
     if (residue !== MASK_CHARACTER && !residues.has(residue)) {
       // normalized holds ASCII only, so its length is the residue count.
-      throw invalidCharacter(char, { ...location, chain, position: normalized.length + 1, character: char }, residues);
+      throw invalidCharacter(char, { ...location, chain: chainLetter(chain), position: normalized.length + 1, character: char }, residues);
     }
     normalized += residue;
   }
@@ -119,10 +120,8 @@ function chainOf(
 ): string {
   if (value === undefined || value === null) return '';
   if (typeof value !== 'string') {
-    throw new InputError(
-      `${describeLocation({ ...location, chain })}: the chain must be text, found ${JSON.stringify(value)}.`,
-      { ...location, chain },
-    );
+    const where: InputLocation = { ...location, chain: chainLetter(chain) };
+    throw new InputError(`${describeLocation(where)}: the chain must be text, found ${JSON.stringify(value)}.`, where);
   }
   return normalizeChain(value, chain, location, residues);
 }

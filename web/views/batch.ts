@@ -2,9 +2,11 @@
  * Batch view: a CSV/TSV or FASTA file of antibodies (picked or dropped) is validated row by row, then every valid
  * row is embedded (model-card mean) and scored; the embeddings are shown as a PCA scatter coloured by a chosen
  * column, and scores and embeddings can be downloaded (CSV; NPY or CSV). Rows that fail validation are listed
- * with the reason and left out, never silently.
+ * with the reason and left out, never silently. The scores are the rows `igbert score` writes (src/tasks/resultRows.ts),
+ * and the scores CSV is what `igbert score --keep-cols heavy,light,<the other columns>` writes.
  */
-import { SCORE_METHODS, type IgBert, type ScoreMethod } from '../../src/web.js';
+import { SCORE_METHODS, type IgBert, type ScoreMethod, type ScoreResult } from '../../src/web.js';
+import { scoreRow, type ScoreRow } from '../../src/tasks/resultRows.js';
 import type { PageContext } from '../main.js';
 import { el, formatNumber, gridCursor, sequentialColour, svg } from '../lib/dom.js';
 import { csvText, downloadBlob, npyBytes, parseBatch, type BatchRow } from '../lib/files.js';
@@ -13,7 +15,7 @@ import { pca2 } from '../lib/pca.js';
 interface Scored {
   row: BatchRow;
   embedding: Float32Array;
-  values: Record<string, number | null>;
+  values: ScoreRow;
 }
 
 /** Okabe–Ito: distinguishable with the common colour-vision deficiencies. */
@@ -83,7 +85,7 @@ export function mountBatch(panel: HTMLElement, page: PageContext): void {
         status.textContent = `Embedding and scoring… ${scored.length} of ${valid.length}`;
       }
       if (scored.length === 0) return `No valid antibodies in ${name}`;
-      const columns = ['pll', 'pll_mean', 'perplexity', ...Object.keys(scored[0]?.row.extra ?? {})];
+      const columns = ['log_likelihood', 'mean_log_likelihood', 'perplexity', ...Object.keys(scored[0]?.row.extra ?? {})];
       colour.replaceChildren(...columns.map((c) => el('option', { value: c }, c)));
       colourControls.hidden = false;
       downloads.hidden = false;
@@ -96,11 +98,10 @@ export function mountBatch(panel: HTMLElement, page: PageContext): void {
 
   const base = (): string => name.replace(/\.[^.]*$/, '') || 'batch';
   downloads.querySelector('#download-scores')?.addEventListener('click', () => {
-    const extra = Object.keys(scored[0]?.row.extra ?? {});
-    const header = ['id', 'heavy', 'light', 'method', 'pll', 'pll_mean', 'perplexity', 'heavy_pll', 'light_pll', ...extra];
-    const lines = scored.map((s) => [s.row.id, s.row.heavy, s.row.light, method.value,
-      ...['pll', 'pll_mean', 'perplexity', 'heavy_pll', 'light_pll'].map((k) => s.values[k] ?? null), ...extra.map((k) => s.row.extra[k] ?? '')]);
-    downloadBlob(`${base()}.scores.csv`, [csvText(header, lines)], 'text/csv');
+    // Kept columns right after the id, as the CLI's --keep-cols puts them.
+    const table: Record<string, string | number | null>[] = scored.map(({ row, values: { id, ...fields } }) => ({ id, heavy: row.heavy, light: row.light, ...row.extra, ...fields }));
+    const header = Object.keys(table[0] ?? {});
+    downloadBlob(`${base()}.scores.csv`, [csvText(header, table.map((line) => header.map((k) => line[k] ?? null)))], 'text/csv');
   });
   downloads.querySelector('#download-npy')?.addEventListener('click', () => {
     const width = scored[0]?.embedding.length ?? 0;
@@ -131,14 +132,7 @@ function validateRows(model: IgBert, rows: readonly BatchRow[]): { valid: BatchR
 async function embedAndScore(model: IgBert, rows: readonly BatchRow[], method: ScoreMethod): Promise<Scored[]> {
   const embeddings = await model.embed(rows);
   const scores = await model.score(rows, { method });
-  return rows.map((row, i) => {
-    const s = scores[i];
-    return {
-      row,
-      embedding: embeddings[i]?.embedding as Float32Array,
-      values: { pll: s?.pll ?? null, pll_mean: s?.pllMean ?? null, perplexity: s?.perplexity ?? null, heavy_pll: s?.heavyPll ?? null, light_pll: s?.lightPll ?? null },
-    };
-  });
+  return rows.map((row, i) => ({ row, embedding: embeddings[i]?.embedding as Float32Array, values: scoreRow(scores[i] as ScoreResult) }));
 }
 
 const W = 560;
@@ -151,7 +145,7 @@ function drawScatter(scored: readonly Scored[], column: string, chart: HTMLEleme
     return;
   }
   const { points, explained } = pca2(scored.map((s) => s.embedding));
-  const raw = scored.map((s) => (column in s.values ? s.values[column] : s.row.extra[column]) ?? null);
+  const raw = scored.map((s) => (column in s.values ? (s.values as Record<string, unknown>)[column] as string | number | null : s.row.extra[column]) ?? null);
   const numbers = raw.map((v) => (v === null || v === '' ? NaN : Number(v)));
   const numeric = numbers.every((v) => Number.isFinite(v));
   const categories = [...new Set(raw.map(String))];

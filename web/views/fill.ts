@@ -54,7 +54,7 @@ function render(result: FillResult, heavyInput: string, lightInput: string, outp
       el('code', { id }, ...[...text].map((c, i) => (maskedAt.has(i) ? el('mark', {}, c) : c))));
   const rows = result.positions.map((p) =>
     el('tr', { 'data-chain': p.chain, 'data-position': p.position },
-      el('th', { scope: 'row' }, `${p.chain === 'heavy' ? 'H' : 'L'}${p.position}`),
+      el('th', { scope: 'row' }, `${p.chain}${p.position}`),
       el('td', {}, el('ol', { class: 'candidates' }, ...p.candidates.map((c) =>
         el('li', { 'data-residue': c.residue, 'data-value': c.logprob }, el('strong', {}, c.residue), el('span', {}, formatNumber(c.logprob)))))),
     ));

@@ -3,7 +3,8 @@
  * log p along both chains. Bars hang down from 0: the longer and darker, the less likely the model finds that
  * residue. One tab stop; arrow keys walk the residues and the readout says each value.
  */
-import { SCORE_METHODS, type ScoreMethod, type ScoreResult } from '../../src/web.js';
+import { CHAIN_LETTERS, SCORE_METHODS, type ScoreMethod, type ScoreResult } from '../../src/web.js';
+import { scoreRow, type ScoreRow } from '../../src/tasks/resultRows.js';
 import type { PageContext } from '../main.js';
 import { el, formatNumber, gridCursor, sequentialColour, svg } from '../lib/dom.js';
 
@@ -43,23 +44,25 @@ export function mountLikelihood(panel: HTMLElement, page: PageContext): void {
 function render(result: ScoreResult, summary: HTMLElement, chart: HTMLElement, readout: HTMLElement): void {
   const values = result.perResidue as Float32Array;
   const residues = result.residues ?? [];
-  const entries: [string, string, number | null][] = [
-    ['PLL (sum of log p)', 'pll', result.pll],
-    ['Mean log p', 'pll-mean', result.pllMean],
-    ['Perplexity', 'perplexity', result.perplexity],
-    ['Heavy chain sum', 'heavy-pll', result.heavyPll],
-    ['Light chain sum', 'light-pll', result.lightPll],
+  // Keyed by the field names of `igbert score` (the README's table of result fields).
+  const row = scoreRow(result);
+  const entries: [string, keyof ScoreRow][] = [
+    [result.method === 'pll' ? 'Pseudo-log-likelihood (sum of log p)' : 'Log-likelihood (sum of log p)', 'log_likelihood'],
+    ['Mean log p', 'mean_log_likelihood'],
+    ['Perplexity', 'perplexity'],
+    ['Heavy chain sum', 'heavy_log_likelihood'],
+    ['Light chain sum', 'light_log_likelihood'],
   ];
-  summary.replaceChildren(...entries.flatMap(([label, key, value]) => [
-    el('dt', {}, label),
-    el('dd', { 'data-key': key, 'data-value': value ?? '' }, value === null ? '—' : formatNumber(value)),
-  ]));
+  summary.replaceChildren(...entries.flatMap(([label, key]) => {
+    const value = row[key] as number | null;
+    return [el('dt', {}, label), el('dd', { 'data-key': key, 'data-value': value ?? '' }, value === null ? '—' : formatNumber(value))];
+  }));
 
   const min = Math.min(-1e-6, ...values);
-  const longestChain = Math.max(...(['heavy', 'light'] as const).map((chain) => residues.filter((r) => r.chain === chain).length));
+  const longestChain = Math.max(...CHAIN_LETTERS.map((chain) => residues.filter((r) => r.chain === chain).length));
   // Bars as wide as the panel allows (8-18 px, room for the letter); long chains scroll sideways.
   const CELL = Math.max(8, Math.min(18, Math.floor(((chart.clientWidth || 900) - LABEL - 12) / Math.max(1, longestChain))));
-  const chains = (['heavy', 'light'] as const).filter((chain) => residues.some((r) => r.chain === chain));
+  const chains = CHAIN_LETTERS.filter((chain) => residues.some((r) => r.chain === chain));
   const rowHeight = TRACK + 34;
   const width = LABEL + longestChain * CELL + 10;
   const plot = svg('svg', {
@@ -71,7 +74,7 @@ function render(result: ScoreResult, summary: HTMLElement, chart: HTMLElement, r
   chains.forEach((chain, row) => {
     const top = row * rowHeight + 4;
     plot.append(
-      svg('text', { x: 0, y: top + TRACK / 2 + 4, class: 'axis-label' }, chain === 'heavy' ? 'Heavy' : 'Light'),
+      svg('text', { x: 0, y: top + TRACK / 2 + 4, class: 'axis-label' }, chain === 'H' ? 'Heavy' : 'Light'),
       svg('text', { x: LABEL - 4, y: top + 9, class: 'axis-note', 'text-anchor': 'end' }, '0'),
       svg('text', { x: LABEL - 4, y: top + TRACK, class: 'axis-note', 'text-anchor': 'end' }, formatNumber(min, 1)),
       svg('line', { x1: LABEL, x2: width - 10, y1: top, y2: top, class: 'baseline' }),
@@ -81,7 +84,7 @@ function render(result: ScoreResult, summary: HTMLElement, chart: HTMLElement, r
       const value = values[k] as number;
       const x = LABEL + (residue.position - 1) * CELL;
       const height = Math.max(1, (value / min) * TRACK);
-      const text = `${chain === 'heavy' ? 'Heavy' : 'Light'} ${residue.position} ${residue.residue}: log p = ${formatNumber(value)}`;
+      const text = `${chain === 'H' ? 'Heavy' : 'Light'} ${residue.position} ${residue.residue}: log p = ${formatNumber(value)}`;
       plot.append(
         svg('rect', {
           x, y: top, width: CELL - 1, height, fill: sequentialColour(value, min),

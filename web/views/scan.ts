@@ -70,7 +70,7 @@ function render(result: ScanResult, chart: HTMLElement, readout: HTMLElement): v
   positions.forEach((p, column) => {
     const cx = xs[column] as number;
     if (column === 0 || p.chain !== positions[column - 1]?.chain) {
-      plot.append(svg('text', { x: cx, y: 11, class: 'axis-label' }, p.chain === 'heavy' ? 'Heavy' : 'Light'));
+      plot.append(svg('text', { x: cx, y: 11, class: 'axis-label' }, p.chain === 'H' ? 'Heavy' : 'Light'));
     }
     if (p.position % 10 === 0) plot.append(svg('text', { x: cx + CELL_W / 2, y: gridBottom + 11, class: 'tick' }, String(p.position)));
     [...AMINO_ACIDS].forEach((aa, row) => {
@@ -93,10 +93,9 @@ function render(result: ScanResult, chart: HTMLElement, readout: HTMLElement): v
     marker.setAttribute('x', String((xs[column] as number) - 1));
     marker.setAttribute('y', String(TOP + row * CELL_H - 1));
     marker.setAttribute('visibility', 'visible');
-    const chain = p.chain === 'heavy' ? 'H' : 'L';
     readout.textContent = aa === p.wildType
-      ? `${chain}:${p.wildType}${p.position} (wild type): log p = ${formatNumber(p.logProbs[row] as number)}`
-      : `${chain}:${p.wildType}${p.position}${aa}: score ${formatNumber(p.scores[row] as number)} ` +
+      ? `${p.chain}:${p.wildType}${p.position} (wild type): log p = ${formatNumber(p.logProbs[row] as number)}`
+      : `${p.chain}:${p.wildType}${p.position}${aa}: score ${formatNumber(p.scores[row] as number)} ` +
         `(log p ${aa} = ${formatNumber(p.logProbs[row] as number)}, log p ${p.wildType} = ${formatNumber(p.logProbs[AMINO_ACIDS.indexOf(p.wildType)] as number)})`;
   }, (event) => {
     const target = event.target as Element;

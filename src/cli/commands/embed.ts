@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { loadModel } from '../../node/loadModel.js';
 import { embedEncoded } from '../../tasks/embed.js';
+import { embedRow } from '../../tasks/resultRows.js';
 import { POOLINGS, poolingRows, type Pooling } from '../../tasks/pooling.js';
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
 import { parseChoice, parseInteger } from '../options.js';
@@ -61,7 +62,7 @@ async function runEmbed(options: EmbedCliOptions): Promise<number> {
           ...(options.layer !== undefined ? { layer: options.layer } : {}),
           residues: Boolean(options.residues),
         });
-        return results.map((r) => ({ id: r.id, embedding: r.embedding, residue_embeddings: r.residueEmbeddings }));
+        return results.map(embedRow);
       },
     },
   );

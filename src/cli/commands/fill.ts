@@ -1,7 +1,7 @@
 /** `igbert fill`: predict masked residues ('*' and --mask regions) of every row: designs and per-position candidates. */
-import { fillJson } from '../../tasks/resultRows.js';
+import { fillDesignRows, fillJson } from '../../tasks/resultRows.js';
 import type { Command } from 'commander';
-import { outputFormat, type ResultRow } from '../../io/resultWriter.js';
+import { outputFormat } from '../../io/resultWriter.js';
 import { loadModel } from '../../node/loadModel.js';
 import { FILL_ORDERS, FILL_STRATEGIES, fillEncoded, prepareFill, resolveFillOptions, type FillOptions, type FillOrder, type FillStrategy } from '../../tasks/fill.js';
 import { parseRegions, type Region } from '../../tasks/positions.js';
@@ -36,7 +36,8 @@ Output (natural log, full-vocabulary log-softmax of the masked-LM head):
   {"id", "designs": [{"heavy", "light", "logprob"}], "positions": [{"chain", "position", "candidates":
   [{"residue", "logprob"}]}]}: designs best first (logprob = sum over masks of log p of the chosen residue in
   the pass that chose it; sampled designs may repeat); candidates = allowed residues at each mask with their
-  log p in the first pass (all masks in place), best first. chain is H or L, position 1-based in the chain.
+  log p in the first pass (all masks in place), best first. chain is H or L, position 1-based in the chain;
+  a chain the row lacks is null.
   CSV output has one row per design: id, design (rank), heavy, light, logprob.`;
 
 export function registerFill(program: Command): void {
@@ -92,12 +93,8 @@ async function runFill(options: FillCliOptions): Promise<number> {
     },
     async process(prepared) {
       const results = await fillEncoded(model, prepared, fillOptions);
-      if (csv) {
-        return results.flatMap((r) =>
-          r.designs.map((d, k): ResultRow => ({ id: r.id, design: k + 1, heavy: d.heavy, light: d.light, logprob: d.logprob })),
-        );
-      }
-      return results.map(fillJson);
+      // CSV: one group of rows per input row (one per design), so --keep-cols can copy that row's columns.
+      return csv ? results.map(fillDesignRows) : results.map(fillJson);
     },
   });
 }

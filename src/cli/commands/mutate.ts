@@ -1,5 +1,5 @@
 /** `igbert mutate`: scores of mutation sets, or a deep mutational scan (long-form rows, optional SVG heatmaps). */
-import { scanSubstitutions } from '../../tasks/resultRows.js';
+import { mutationRow, scanRows } from '../../tasks/resultRows.js';
 import type { Command } from 'commander';
 import { describeLocation, InputError, UsageError } from '../../errors.js';
 import type { NumberedRecord } from '../../io/readRecords.js';
@@ -34,17 +34,17 @@ Scores (natural log, full-vocabulary log-softmax of the masked-LM head; ESM conv
                    score = sum over sites of log p(mutant) - log p(wild type)   (default)
   wt-marginal      the same sum read from one unmasked pass of the wild type
   > 0: the model finds the variant more likely than the wild type; < 0: less likely.
-Output: one row per (record, mutation set): {"id", "mutations", "score"} (JSON Lines or CSV).
+Output: one row per (record, mutation set): {"id", "method", "mutations", "score"} (JSON Lines or CSV).
 
 --scan: for every position of --region (default: every residue of both chains), one pass with that residue
 masked gives the score of each of the 19 substitutions (wt-marginal: read from one unmasked pass).
-Output: long form, one row per substitution: id, chain (H/L), position, wt, mut, score (CSV or JSON Lines);
+Output: long form, one row per substitution: id, method, chain (H/L), position, wt, mut, score (CSV or JSON Lines);
 --heatmap DIR also writes one SVG per antibody (positions x 20 amino acids, wild type marked).`;
 
 export function registerMutate(program: Command): void {
   const command = program
     .command('mutate')
-    .description('Mutation effects: scores of mutation sets ({"id", "mutations", "score"}), or a deep mutational scan with --scan.');
+    .description('Mutation effects: scores of mutation sets ({"id", "method", "mutations", "score"}), or a deep mutational scan with --scan.');
   addCommonOptions(command, 'output: .jsonl or .csv')
     .option('--mutations <sets>', 'mutation sets for every row, e.g. "H:S30A,L:Y49F;H:S30G" (repeatable)', collect, [])
     .option('--method <name>', `${MUTATION_METHODS.join(' | ')} (see Scores)`, parseChoice('--method', MUTATION_METHODS), 'masked-marginal')
@@ -105,7 +105,7 @@ async function runMutations(options: MutateCliOptions): Promise<number> {
       // One group of rows per input row (one per mutation set), so --keep-cols can copy that row's columns.
       let next = 0;
       return prepared.map((item) =>
-        results.slice(next, (next += item.sets.length)).map((r) => ({ id: r.id, mutations: r.mutations, score: r.score })),
+        results.slice(next, (next += item.sets.length)).map(mutationRow),
       );
     },
   });
@@ -133,7 +133,7 @@ async function runScan(options: MutateCliOptions): Promise<number> {
           const svg = scanHeatmapSvg({ id: result.id, method: result.method, aminoAcids: AMINO_ACIDS, positions: result.positions });
           await heatmaps.write(result.id, items[i]?.row ?? i + 1, svg);
         }
-        for (const substitution of scanSubstitutions(result)) rows.push({ id: result.id, ...substitution });
+        rows.push(...scanRows(result));
       }
       return groups;
     },

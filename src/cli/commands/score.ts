@@ -4,6 +4,7 @@ import { UsageError } from '../../errors.js';
 import { outputFormat } from '../../io/resultWriter.js';
 import { residuePlotSvg } from '../../io/svg/residuePlot.js';
 import { loadModel } from '../../node/loadModel.js';
+import { scoreRow } from '../../tasks/resultRows.js';
 import { checkScorable, scoreEncoded, SCORE_METHODS, type ScoreMethod } from '../../tasks/score.js';
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
 import { parseChoice } from '../options.js';
@@ -25,15 +26,17 @@ special tokens are not scored):
                term_i = log p(x_i | x without x_i). One forward pass per residue (copies of many antibodies
                share batches), so it costs about L passes per antibody.
   wt-marginal  one unmasked pass; term_i = log p(x_i | x). Fast, but each residue sees itself.
-Output fields: pll = sum of terms; pll_mean = mean of terms; perplexity = exp(-pll_mean);
-heavy_pll / light_pll = sums over each chain (null when absent); per_residue = the terms (with --per-residue).
+Output fields: log_likelihood = sum of terms (the PLL for --method pll); mean_log_likelihood = mean of terms;
+perplexity = exp(-mean_log_likelihood); heavy_log_likelihood / light_log_likelihood = sums over each chain (null
+when absent); per_residue = the terms (with --per-residue).
 Rows with '*' (masked residues) are rejected: use igbert fill for them.`;
 
 export function registerScore(program: Command): void {
   const command = program
     .command('score')
     .description(
-      'Score antibodies: one JSON object {"id", "method", "pll", "pll_mean", "perplexity", "heavy_pll", "light_pll"} per input row.',
+      'Score antibodies: one JSON object {"id", "method", "log_likelihood", "mean_log_likelihood", "perplexity", ' +
+        '"heavy_log_likelihood", "light_log_likelihood"} per input row.',
     );
   addCommonOptions(command, 'JSON Lines output (.jsonl), or CSV (.csv) with the scalar columns')
     .option('--method <name>', `${SCORE_METHODS.join(' | ')} (see Definitions)`, parseChoice('--method', SCORE_METHODS), 'pll')
@@ -76,16 +79,7 @@ async function runScore(options: ScoreCliOptions): Promise<number> {
           const svg = residuePlotSvg({ id: result.id, method: result.method, residues: result.residues ?? [], terms: result.perResidue ?? [] });
           await plots.write(result.id, items[i]?.row ?? i + 1, svg);
         }
-        rows.push({
-          id: result.id,
-          method: result.method,
-          pll: result.pll,
-          pll_mean: result.pllMean,
-          perplexity: result.perplexity,
-          heavy_pll: result.heavyPll,
-          light_pll: result.lightPll,
-          per_residue: options.perResidue ? result.perResidue : undefined,
-        });
+        rows.push(scoreRow(result, options.perResidue));
       }
       return rows;
     },

@@ -3,10 +3,11 @@
  * and range gaps marked), the 20 amino acids top to bottom, each cell coloured by its score on a blue-white-red scale
  * centred on 0 (the wild type), the wild type marked with a dot, and a legend. Every cell has a tooltip.
  */
+import { CHAIN_LETTERS, type ChainLetter } from '../../chains.js';
 import { divergingColour, escapeXml, placeTicks, label, niceCeil, px, svgDocument, text, textWidth } from './_svg.js';
 
 export interface HeatmapPosition {
-  chain: 'heavy' | 'light';
+  chain: ChainLetter;
   /** 1-based within the chain. */
   position: number;
   wildType: string;
@@ -47,7 +48,7 @@ export function scanHeatmapSvg(input: HeatmapInput): string {
   const rows = input.aminoAcids.length;
   const cellWidth = Math.max(6, Math.min(20, 900 / Math.max(n, 1)));
   const limit = scaleLimit(input);
-  const prefix = (p: HeatmapPosition): string => `${p.chain === 'heavy' ? 'H' : 'L'}${p.position}`;
+  const prefix = (p: HeatmapPosition): string => `${p.chain}${p.position}`;
 
   // Column x positions, with a gap at the chain boundary and where a range skips positions.
   const xs: number[] = [];
@@ -82,14 +83,14 @@ export function scanHeatmapSvg(input: HeatmapInput): string {
   );
 
   // Chain brackets above the columns.
-  for (const chain of ['heavy', 'light'] as const) {
+  for (const chain of CHAIN_LETTERS) {
     const columns = input.positions.flatMap((p, i) => (p.chain === chain ? [i] : []));
     if (columns.length === 0) continue;
     const left = xs[columns[0] as number] as number;
     const right = (xs[columns[columns.length - 1] as number] as number) + cellWidth;
     body.push(`<path d="M${px(left)} 66 V60 H${px(right)} V66" fill="none" stroke="#333"/>`);
-    const name = `${chain === 'heavy' ? 'Heavy' : 'Light'} chain`;
-    body.push(text((left + right) / 2, 55, right - left > 60 ? name : chain === 'heavy' ? 'H' : 'L', 'text-anchor="middle" font-weight="bold"'));
+    const name = `${chain === 'H' ? 'Heavy' : 'Light'} chain`;
+    body.push(text((left + right) / 2, 55, right - left > 60 ? name : chain, 'text-anchor="middle" font-weight="bold"'));
   }
 
   // Wild-type letters above the columns, when there is room to read them.

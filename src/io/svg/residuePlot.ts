@@ -3,18 +3,19 @@
  * less likely residue), heavy and light chains in two colours with a boundary, the mean as a dashed line, position
  * ticks within each chain, residue letters when there is room, and a tooltip per residue.
  */
+import { CHAIN_LETTERS, type ChainLetter } from '../../chains.js';
 import { escapeXml, placeTicks, label, niceCeil, px, svgDocument, text } from './_svg.js';
 
 export interface ResiduePlotInput {
   id: string;
   /** How the terms were computed, for the subtitle (e.g. "pll"). */
   method: string;
-  residues: readonly { chain: 'heavy' | 'light'; position: number; residue: string }[];
+  residues: readonly { chain: ChainLetter; position: number; residue: string }[];
   /** Natural-log probability of each residue, same order. */
   terms: ArrayLike<number>;
 }
 
-const COLOURS = { heavy: '#3b6fb6', light: '#d9822b' } as const;
+const COLOURS = { H: '#3b6fb6', L: '#d9822b' } as const;
 const LEFT = 70;
 const TOP = 92;
 const PLOT_HEIGHT = 260;
@@ -68,7 +69,7 @@ export function residuePlotSvg(input: ResiduePlotInput): string {
   // Bars.
   input.residues.forEach((r, i) => {
     const value = input.terms[i] as number;
-    const tip = `${r.chain === 'heavy' ? 'H' : 'L'}${r.position} ${r.residue}: ${label(value)} (p = ${label(Math.exp(value))})`;
+    const tip = `${r.chain}${r.position} ${r.residue}: ${label(value)} (p = ${label(Math.exp(value))})`;
     body.push(
       `<rect x="${px((xs[i] as number) + step * 0.1)}" y="${TOP}" width="${px(step * 0.8)}" height="${px(y(value) - TOP)}" fill="${COLOURS[r.chain]}"><title>${escapeXml(tip)}</title></rect>`,
     );
@@ -76,13 +77,13 @@ export function residuePlotSvg(input: ResiduePlotInput): string {
 
   // Mean line, chain boundary, chain names.
   body.push(`<line x1="${LEFT}" y1="${px(y(mean))}" x2="${px(plotRight)}" y2="${px(y(mean))}" stroke="#111" stroke-dasharray="5 3"/>`);
-  for (const chain of ['heavy', 'light'] as const) {
+  for (const chain of CHAIN_LETTERS) {
     const columns = input.residues.flatMap((r, i) => (r.chain === chain ? [i] : []));
     if (columns.length === 0) continue;
     const left = xs[columns[0] as number] as number;
     const right = (xs[columns[columns.length - 1] as number] as number) + step;
-    body.push(text((left + right) / 2, TOP - 8, `${chain === 'heavy' ? 'Heavy' : 'Light'} chain`, `text-anchor="middle" font-weight="bold" fill="${COLOURS[chain]}"`));
-    if (chain === 'light' && input.residues[0]?.chain === 'heavy') {
+    body.push(text((left + right) / 2, TOP - 8, `${chain === 'H' ? 'Heavy' : 'Light'} chain`, `text-anchor="middle" font-weight="bold" fill="${COLOURS[chain]}"`));
+    if (chain === 'L' && input.residues[0]?.chain === 'H') {
       const boundary = left - CHAIN_GAP / 2;
       body.push(`<line x1="${px(boundary)}" y1="${TOP - 4}" x2="${px(boundary)}" y2="${TOP + PLOT_HEIGHT}" stroke="#111" stroke-width="1.5"/>`);
     }
@@ -108,8 +109,8 @@ export function residuePlotSvg(input: ResiduePlotInput): string {
   body.push(text((LEFT + plotRight) / 2, tickTop + 36, 'position in chain (1-based)', 'text-anchor="middle"'));
 
   // Legend, on its own line under the subtitle.
-  body.push(`<rect x="${LEFT}" y="52" width="10" height="10" fill="${COLOURS.heavy}"/>`, text(LEFT + 14, 61, 'heavy chain', 'font-size="10"'));
-  body.push(`<rect x="${LEFT + 90}" y="52" width="10" height="10" fill="${COLOURS.light}"/>`, text(LEFT + 104, 61, 'light chain', 'font-size="10"'));
+  body.push(`<rect x="${LEFT}" y="52" width="10" height="10" fill="${COLOURS.H}"/>`, text(LEFT + 14, 61, 'heavy chain', 'font-size="10"'));
+  body.push(`<rect x="${LEFT + 90}" y="52" width="10" height="10" fill="${COLOURS.L}"/>`, text(LEFT + 104, 61, 'light chain', 'font-size="10"'));
   body.push(`<line x1="${LEFT + 180}" y1="57" x2="${LEFT + 205}" y2="57" stroke="#111" stroke-dasharray="5 3"/>`);
   body.push(text(LEFT + 210, 61, 'mean log p; a longer bar is a less likely residue', 'font-size="10"'));
   return svgDocument(width, height, `${input.id}: per-residue log-probability (${input.method})`, body);

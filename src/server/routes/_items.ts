@@ -1,4 +1,5 @@
 /** The antibody items every task route takes, their schema, and their validation into encoded records. */
+import { chainLetter } from '../../chains.js';
 import { describeLocation, InputError } from '../../errors.js';
 import type { IgBertModel } from '../../model.js';
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
@@ -54,7 +55,7 @@ export function encodeItems(model: IgBertModel, items: readonly ItemBody[], limi
     for (const chain of ['heavy', 'light'] as const) {
       const residues = residueCount(record[chain]);
       if (residues > limits.maxChainResidues) {
-        const location = { record: i + 1, id: record.id, chain };
+        const location = { record: i + 1, id: record.id, chain: chainLetter(chain) };
         throw new InputError(
           `${describeLocation(location)}: ${residues} residues; this server accepts at most ${limits.maxChainResidues} per chain.`,
           location,

@@ -2,6 +2,7 @@
 import type { IgBertModel } from '../../model.js';
 import { embedEncoded, type EmbedOptions, type EmbeddingResult } from '../../tasks/embed.js';
 import { POOLINGS, poolingRows, type Pooling } from '../../tasks/pooling.js';
+import { embedRow } from '../../tasks/resultRows.js';
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
 import { HttpError } from '../httpErrors.js';
 import { resultsResponse } from '../jsonSchema.js';
@@ -94,9 +95,7 @@ export function embedRoute(limits: ServerLimits): Route {
         }
       }
       const results = await queue.submit(group, encoded.map((item) => ({ item, tokens: passTokens(item, 1) })), signal);
-      return {
-        json: { results: results.map((r) => ({ id: r.id, embedding: r.embedding, residue_embeddings: r.residueEmbeddings })) },
-      };
+      return { json: { results: results.map(embedRow) } };
     },
   };
 }

@@ -1,4 +1,5 @@
 /** POST /v1/fill: infilling of "*" residues and mask regions, the designs and candidates of `igbert fill`. */
+import { CHAIN_LETTERS } from '../../chains.js';
 import { fillJson } from '../../tasks/resultRows.js';
 import { FILL_ORDERS, FILL_STRATEGIES, fillEncoded, prepareFill, resolveFillOptions, type FillOptions, type FillOrder, type FillStrategy, type PreparedFill } from '../../tasks/fill.js';
 import { parseRegions } from '../../tasks/positions.js';
@@ -54,7 +55,11 @@ export function fillRoute(limits: ServerLimits): Route {
         items: {
           type: 'object',
           additionalProperties: false,
-          properties: { heavy: { type: 'string' }, light: { type: 'string' }, logprob: { type: 'number' } },
+          properties: {
+            heavy: { type: ['string', 'null'], description: 'null when the item has no heavy chain.' },
+            light: { type: ['string', 'null'], description: 'null when the item has no light chain.' },
+            logprob: { type: 'number' },
+          },
         },
       },
       positions: {
@@ -63,7 +68,7 @@ export function fillRoute(limits: ServerLimits): Route {
           type: 'object',
           additionalProperties: false,
           properties: {
-            chain: { type: 'string', enum: ['H', 'L'] },
+            chain: { type: 'string', enum: CHAIN_LETTERS },
             position: { type: 'integer' },
             candidates: {
               type: 'array',

@@ -1,9 +1,10 @@
 /**
- * POST /v1/mutate: scores of mutation sets, or with "scan": true a deep mutational scan — the numbers of
- * `igbert mutate`. Results are per item (in item order): its sets' scores, or its substitutions in the long form of
- * `igbert mutate --scan` (chain, position, wt, mut, score).
+ * POST /v1/mutate: scores of mutation sets, or with "scan": true a deep mutational scan — the numbers and the rows of
+ * `igbert mutate`: one result per (item, set) {id, method, mutations, score}, or per substitution {id, method, chain,
+ * position, wt, mut, score} as `igbert mutate --scan` writes them, items in order.
  */
-import { scanSubstitutions } from '../../tasks/resultRows.js';
+import { mutationRow, scanRows, type MutationRow, type SubstitutionRow } from '../../tasks/resultRows.js';
+import { CHAIN_LETTERS } from '../../chains.js';
 import { describeLocation, InputError } from '../../errors.js';
 import {
   MUTATION_METHODS,
@@ -17,7 +18,7 @@ import {
 import { parseRegions, recordLocation } from '../../tasks/positions.js';
 import { prepareScan, scanEncoded, type PreparedScan } from '../../tasks/scan.js';
 import { HttpError } from '../httpErrors.js';
-import { resultsResponse } from '../jsonSchema.js';
+import type { ObjectSchema } from '../jsonSchema.js';
 import type { ServerLimits } from '../limits.js';
 import type { Route, TaskContext } from '../route.js';
 import { encodeItems, itemsRequest, ITEM_PROPERTIES, itemsSchema, passTokens, type ItemBody } from './_items.js';
@@ -36,7 +37,7 @@ interface MutateRequest {
 
 const MUTATIONS_HELP = '"H:S30A" = heavy chain, wild-type S at 1-based position 30, mutant A; "," joins a set, ";" separates sets.';
 
-async function scoreSets(context: TaskContext, request: MutateRequest): Promise<unknown[]> {
+async function scoreSets(context: TaskContext, request: MutateRequest): Promise<MutationRow[]> {
   const { model, queue, limits, signal } = context;
   const method = request.method ?? 'masked-marginal';
   if (request.region !== undefined) throw new HttpError('invalid_request', '"region" belongs to "scan": true; list mutation sets in "mutations".', { path: 'region' });
@@ -69,14 +70,10 @@ async function scoreSets(context: TaskContext, request: MutateRequest): Promise<
   };
   const passes = (p: PreparedMutations): number => (method === 'masked-marginal' ? p.sets.length : 1);
   const results = await queue.submit(group, prepared.map((item) => ({ item, tokens: passTokens(item.encoded, passes(item)) })), signal);
-  return results.map((scores, i) => ({
-    id: (prepared[i] as PreparedMutations).encoded.id,
-    method,
-    scores: scores.map((s) => ({ mutations: s.mutations, score: s.score, site_scores: s.siteScores })),
-  }));
+  return results.flat().map(mutationRow);
 }
 
-async function scanItems(context: TaskContext, request: MutateRequest): Promise<unknown[]> {
+async function scanItems(context: TaskContext, request: MutateRequest): Promise<SubstitutionRow[]> {
   const { model, queue, limits, signal } = context;
   const method = request.method ?? 'masked-marginal';
   if (request.mutations !== undefined || request.items.some((item) => item.mutations !== undefined)) {
@@ -87,8 +84,34 @@ async function scanItems(context: TaskContext, request: MutateRequest): Promise<
   const group = { key: `scan ${method}`, task: 'scan', run: (items: PreparedScan[]) => scanEncoded(model, items, method) };
   const passes = (p: PreparedScan): number => (method === 'masked-marginal' ? p.positions.length : 1);
   const results = await queue.submit(group, prepared.map((item) => ({ item, tokens: passTokens(item.encoded, passes(item)) })), signal);
-  return results.map((result) => ({ id: result.id, method: result.method, substitutions: scanSubstitutions(result) }));
+  return results.flatMap(scanRows);
 }
+
+const SCORE = { type: 'number', description: 'Sum over sites of log p(mutant) - log p(wild type) (natural log).' } as const;
+const ROW_START = { id: { type: 'string' }, method: { type: 'string', enum: MUTATION_METHODS } } as const;
+
+/** Without "scan": one row per (item, mutation set). */
+const MUTATION_ROW: ObjectSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'method', 'mutations', 'score'],
+  properties: { ...ROW_START, mutations: { type: 'string', description: 'The set in canonical form, e.g. "H:S30A,L:Y49F".' }, score: SCORE },
+};
+
+/** With "scan": one row per substitution (19 per scanned position). */
+const SUBSTITUTION_ROW: ObjectSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'method', 'chain', 'position', 'wt', 'mut', 'score'],
+  properties: {
+    ...ROW_START,
+    chain: { type: 'string', enum: CHAIN_LETTERS },
+    position: { type: 'integer', description: '1-based within the chain.' },
+    wt: { type: 'string' },
+    mut: { type: 'string' },
+    score: SCORE,
+  },
+};
 
 export function mutateRoute(limits: ServerLimits): Route {
   const request = itemsRequest(
@@ -110,45 +133,22 @@ export function mutateRoute(limits: ServerLimits): Route {
     },
     { items: [{ id: 'ab1', heavy: 'EVQLVESGGGLVQPGG', light: 'DIQMTQSPSSLSASVG' }], mutations: 'H:V2A;H:Q3E,L:I2V' },
   );
-  const score = { type: 'number', description: 'Sum over sites of log p(mutant) - log p(wild type) (natural log).' } as const;
   return {
     method: 'POST',
     path: '/v1/mutate',
     summary: 'Mutation effects and deep mutational scans',
     description:
-      'Without "scan": per item, the score of each mutation set. With "scan": per item, every substitution of the scanned ' +
-      'positions, as the long form of `igbert mutate --scan`. A wrong wild-type letter or position is a 422 naming item, chain and position.',
+      'The rows of `igbert mutate`, items in order. Without "scan": one result per (item, mutation set). With "scan": one ' +
+      'result per substitution of the scanned positions, as `igbert mutate --scan`. A wrong wild-type letter or position ' +
+      'is a 422 naming item, chain and position.',
     needsModel: true,
     request,
     errors: [413, 415, 422, 429],
-    response: resultsResponse({
-      id: { type: 'string' },
-      method: { type: 'string', enum: MUTATION_METHODS },
-      scores: {
-        type: 'array',
-        description: 'Without "scan": one entry per mutation set.',
-        items: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { mutations: { type: 'string' }, score, site_scores: { type: 'array', items: { type: 'number' } } },
-        },
-      },
-      substitutions: {
-        type: 'array',
-        description: 'With "scan": one entry per substitution (19 per position).',
-        items: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            chain: { type: 'string', enum: ['H', 'L'] },
-            position: { type: 'integer' },
-            wt: { type: 'string' },
-            mut: { type: 'string' },
-            score,
-          },
-        },
-      },
-    }),
+    response: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { results: { type: 'array', items: { oneOf: [MUTATION_ROW, SUBSTITUTION_ROW] } } },
+    },
     async handle(context, body) {
       const request = body as MutateRequest;
       context.model.assertSupports({ logProbs: true });

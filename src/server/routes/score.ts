@@ -1,4 +1,5 @@
 /** POST /v1/score: pseudo-log-likelihood or wild-type marginal likelihood, the numbers of `igbert score`. */
+import { scoreRow } from '../../tasks/resultRows.js';
 import { checkScorable, SCORE_METHODS, scoreEncoded, type ScoreMethod } from '../../tasks/score.js';
 import { resultsResponse } from '../jsonSchema.js';
 import type { ServerLimits } from '../limits.js';
@@ -34,19 +35,20 @@ export function scoreRoute(limits: ServerLimits): Route {
     path: '/v1/score',
     summary: 'Score antibodies (likelihoods)',
     description:
-      'Natural-log likelihood terms from the masked-LM head, summed over residues (see docs/scoring.md): pll, its mean, ' +
-      'perplexity = exp(-pll_mean), and per-chain sums. Items with "*" are rejected.',
+      'Natural-log likelihood terms from the masked-LM head, summed over residues (see docs/scoring.md): ' +
+      'log_likelihood (the pseudo-log-likelihood for method "pll"), its mean, perplexity = exp(-mean_log_likelihood), ' +
+      'and per-chain sums. Items with "*" are rejected.',
     needsModel: true,
     request,
     errors: [413, 415, 422, 429],
     response: resultsResponse({
       id: { type: 'string' },
       method: { type: 'string', enum: SCORE_METHODS },
-      pll: { type: 'number' },
-      pll_mean: { type: 'number' },
-      perplexity: { type: 'number' },
-      heavy_pll: { ...nullableNumber, description: 'null without a heavy chain.' },
-      light_pll: { ...nullableNumber, description: 'null without a light chain.' },
+      log_likelihood: { type: 'number', description: 'Sum of the per-residue log p terms (natural log).' },
+      mean_log_likelihood: { type: 'number', description: 'Mean of the terms.' },
+      perplexity: { type: 'number', description: 'exp(-mean_log_likelihood).' },
+      heavy_log_likelihood: { ...nullableNumber, description: 'Sum over the heavy chain; null without a heavy chain.' },
+      light_log_likelihood: { ...nullableNumber, description: 'Sum over the light chain; null without a light chain.' },
       per_residue: { type: 'array', items: { type: 'number' } },
     }),
     async handle({ model, queue, limits: current, signal }, body) {
@@ -58,20 +60,7 @@ export function scoreRoute(limits: ServerLimits): Route {
       const group = { key: `score ${method}`, task: 'score', run: (records: typeof encoded) => scoreEncoded(model, records, { method, perResidue: true }) };
       const passes = (record: (typeof encoded)[number]): number => (method === 'pll' ? record.heavy.length + record.light.length : 1);
       const results = await queue.submit(group, encoded.map((item) => ({ item, tokens: passTokens(item, passes(item)) })), signal);
-      return {
-        json: {
-          results: results.map((r) => ({
-            id: r.id,
-            method: r.method,
-            pll: r.pll,
-            pll_mean: r.pllMean,
-            perplexity: r.perplexity,
-            heavy_pll: r.heavyPll,
-            light_pll: r.lightPll,
-            per_residue: perResidue ? r.perResidue : undefined,
-          })),
-        },
-      };
+      return { json: { results: results.map((r) => scoreRow(r, perResidue)) } };
     },
   };
 }
