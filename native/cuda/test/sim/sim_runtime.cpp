@@ -157,6 +157,7 @@ struct BlockRunner {
       f.ts.tid = dim3(i % g_blockDim.x, (i / g_blockDim.x) % g_blockDim.y, i / (g_blockDim.x * g_blockDim.y));
       f.ts.lane = int(i % 32);
       f.ts.warp = int(i / 32);
+      f.ts.npending = 0;
 #ifdef SIM_ASAN
       // A finished fiber never returns from its frames, so their redzones stay poisoned in ASan's shadow memory
       // (which normally the epilogues clear): clear it before the stack is reused.
@@ -246,6 +247,7 @@ void BlockRunner::entry() {
   __sanitizer_finish_switch_fiber(nullptr, &self->schedStackBottom, &self->schedStackSize);
 #endif
   (*self->body)();
+  if (g_current->npending) die("a thread exited with cp.async copies it never waited for");
   self->yield(State::Done);
   die("a finished fiber was resumed");
 }
@@ -338,6 +340,23 @@ void mma16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1, b
     d[i] = float(acc);
   }
   r.warpBarrier(WarpOp::Mma);
+}
+
+void cpAsync16(void* smem, const void* gmem, bool valid) {
+  ThreadState& ts = *g_current;
+  if (reinterpret_cast<uintptr_t>(smem) % 16 != 0 || (valid && reinterpret_cast<uintptr_t>(gmem) % 16 != 0))
+    die("cp.async of 16 bytes needs 16-byte aligned addresses");
+  if (ts.npending == 64) die("more than 64 cp.async copies outstanding in one thread");
+  ts.pending[ts.npending++] = PendingCopy{smem, gmem, valid};
+}
+
+void cpAsyncWaitAll() {
+  ThreadState& ts = *g_current;
+  for (int i = 0; i < ts.npending; ++i) {
+    if (ts.pending[i].valid) std::memcpy(ts.pending[i].dst, ts.pending[i].src, 16);
+    else std::memset(ts.pending[i].dst, 0, 16);
+  }
+  ts.npending = 0;
 }
 
 void runGrid(dim3 grid, dim3 block, size_t dynamicSmem, const std::function<void()>& body) {
