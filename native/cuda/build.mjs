@@ -12,7 +12,7 @@
 // an object is rebuilt only when its source or a header under src/ is newer. ptxas's register / shared memory
 // report goes to build/ptxas.log.
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -124,12 +124,15 @@ function runCommand(cmd, cmdArgs, log) {
 
 async function main() {
   mkdirSync(join(buildDir, 'obj'), { recursive: true });
+  // Objects built with other flags (another nvcc, --strict, IGBERT_CUDA_ARCH) are rebuilt.
+  const flagsFile = join(buildDir, 'obj', 'flags.json');
+  const flagsNow = JSON.stringify({ nvcc, common, gencode });
+  const sameFlags = existsSync(flagsFile) && readFileSync(flagsFile, 'utf8') === flagsNow;
   const headersTime = newestHeader();
   const sources = [...engineSources, addonSource, ...(withTests ? [testSource] : [])];
-  const ptxasLog = [];
   const jobs = sources.map((src) => async () => {
     const obj = objectFor(src);
-    if (existsSync(obj)) {
+    if (sameFlags && existsSync(obj)) {
       const t = statSync(obj).mtimeMs;
       if (t > statSync(src).mtimeMs && t > headersTime) return;
     }
@@ -137,7 +140,7 @@ async function main() {
     const flags = [...common, ...(isCuda ? [...gencode, '-Xptxas', '-v'] : []), '-c', '-o', obj, src];
     const started = Date.now();
     await runCommand(nvcc, flags, (out) => {
-      if (isCuda) ptxasLog.push(`== ${relative(here, src)}\n${out}`);
+      if (isCuda) writeFileSync(obj + '.ptxas.log', `== ${relative(here, src)}\n${out}`);
       else if (out.trim()) console.log(out);
     });
     console.log(`  compiled ${relative(here, src)} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
@@ -148,7 +151,9 @@ async function main() {
     while (next < jobs.length) await jobs[next++]();
   });
   await Promise.all(workers);
-  if (ptxasLog.length) writeFileSync(join(buildDir, 'ptxas.log'), ptxasLog.join('\n'));
+  writeFileSync(flagsFile, flagsNow);
+  const logs = sources.filter((f) => f.endsWith('.cu')).map((f) => objectFor(f) + '.ptxas.log').filter((f) => existsSync(f));
+  writeFileSync(join(buildDir, 'ptxas.log'), logs.map((f) => readFileSync(f, 'utf8')).join('\n'));
 
   const linkFlags = ['-cudart', 'static', `-L${cublasDir}`, cublasLib, '-Xlinker', `-rpath,${cublasDir}`];
   const engineObjects = engineSources.map(objectFor);

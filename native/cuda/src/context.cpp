@@ -574,7 +574,8 @@ void Context::enqueueOp(const Program& prog, size_t i, RunMemory& mem, const Bat
   }
   auto ref = [&](int id) {
     const TensorPlan& t = plan.tensors[size_t(id)];
-    return TensorRef{static_cast<char*>(mem.tensors[size_t(t.root)]) + t.col * int64_t(dtypeSize(t.dtype)), t.ld, t.dtype};
+    char* root = static_cast<char*>(mem.tensors[size_t(t.root)]);  // null for a tensor of zero rows
+    return TensorRef{root ? root + t.col * int64_t(dtypeSize(t.dtype)) : nullptr, t.ld, t.dtype};
   };
   auto rows = [&](int id) { return L.count[size_t(plan.tensors[size_t(id)].rows)]; };
   auto cols = [&](int id) { return plan.tensors[size_t(id)].cols; };

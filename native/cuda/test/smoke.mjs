@@ -296,6 +296,9 @@ async function testContext(dtype, weights) {
     const err = ok ? relErr(out[name], ref[name]) : Infinity;
     check(`${dtype}: ${name} vs float64 reference`, err <= tol, `relerr ${err.toExponential(3)} (tol ${tol})`);
   }
+  // No MLM positions in this batch: zero-row tensors, an empty output.
+  const empty = await ctx.run(prog, { ...batch, headRows: new Int32Array(0) });
+  check(`${dtype}: empty headRows gives an empty logprobs output`, empty.logprobs.length === 0 && empty.cls.length === batch.seqLengths.length * H);
   // Several runs in flight: same results, in any completion order.
   const batches = [batch, makeBatch([7, 3]), batch];
   const results = await Promise.all(batches.map((b) => ctx.run(prog, b)));

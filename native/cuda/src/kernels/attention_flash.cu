@@ -1,6 +1,7 @@
 // Tensor-core attention for head size 64 in bf16/fp16 (FlashAttention-2 style, written from the PTX ISA's
 // fragment layouts): one block per (query tile of 64 rows of one packed sequence, head); 4 warps, each
-// owning 16 query rows. Per key tile of 64:
+// owning 16 query rows. K/V tiles stream through double-buffered shared memory with cp.async (the next tile
+// loads while this one is computed on). Per key tile of 64:
 //   S = Q K^T      mma.m16n8k16 (Q fragments kept in registers for the whole loop, K via ldmatrix)
 //   online softmax in fp32 (running row max m and sum l, exp2 with log2(e)/sqrt(d) folded into the scale)
 //   O += P V       the S accumulator fragments are re-packed in registers as the A operand (the C-fragment
@@ -22,27 +23,27 @@ constexpr int BK = 64;        // keys per tile
 constexpr int LDS = D + 8;    // padded shared row (144 bytes): the 8 rows of an ldmatrix hit distinct banks
 constexpr int kThreads = 128;
 
-// Copies rows [0, valid) of a 64 x 64 block (row stride ld) into shared memory and zero-fills the rest:
-// 512 16-byte chunks, 4 per thread, consecutive threads on consecutive chunks of a row.
+// Starts the copy of rows [0, valid) of a 64 x 64 block (row stride ld) into shared memory, zero-filling the
+// rest (nothing is read past the sequence end): 512 16-byte chunks, 4 per thread, consecutive threads on
+// consecutive chunks of a row. Lands at cpAsyncWaitAll().
 template <class T>
-__device__ __forceinline__ void loadTile(T (*dst)[LDS], const T* __restrict__ src, int64_t ld, int valid) {
+__device__ __forceinline__ void loadTileAsync(T (*dst)[LDS], const T* __restrict__ src, int64_t ld, int valid) {
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
     const int c = threadIdx.x + i * kThreads;
     const int r = c >> 3, col = (c & 7) * 8;
-    uint4 v = make_uint4(0u, 0u, 0u, 0u);
-    if (r < valid) v = *reinterpret_cast<const uint4*>(src + int64_t(r) * ld + col);
-    *reinterpret_cast<uint4*>(&dst[r][col]) = v;
+    cpAsync16(&dst[r][col], src + (r < valid ? int64_t(r) * ld + col : 0), r < valid);
   }
 }
 
 template <class T>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, 4)
     flashAttentionKernel(const T* __restrict__ q, int64_t ldq, const T* __restrict__ k, int64_t ldk, const T* __restrict__ v,
                          int64_t ldv, T* __restrict__ out, int64_t ldo, const AttnTile* __restrict__ tiles, float scaleLog2) {
+  // K and V are double-buffered: the copy of key tile kt+1 runs while tile kt is computed on. 45 KiB in all.
   alignas(16) __shared__ T Qs[BQ][LDS];
-  alignas(16) __shared__ T Ks[BK][LDS];
-  alignas(16) __shared__ T Vs[BK][LDS];
+  alignas(16) __shared__ T Ks[2][BK][LDS];
+  alignas(16) __shared__ T Vs[2][BK][LDS];
 
   const AttnTile tile = tiles[blockIdx.x];
   const int64_t col = int64_t(blockIdx.y) * D;
@@ -50,8 +51,13 @@ __global__ void __launch_bounds__(kThreads)
   const int g = lane >> 2, t = lane & 3;   // fragment row group and thread-in-group
   const int mi = lane >> 3, mr = lane & 7; // ldmatrix: which 8x8 matrix this lane addresses, and its row
   const int qValid = min(BQ, tile.len - tile.q0);
+  const T* kSeq = k + int64_t(tile.start) * ldk + col;
+  const T* vSeq = v + int64_t(tile.start) * ldv + col;
 
-  loadTile(Qs, q + int64_t(tile.start + tile.q0) * ldq + col, ldq, qValid);
+  loadTileAsync(Qs, q + int64_t(tile.start + tile.q0) * ldq + col, ldq, qValid);
+  loadTileAsync(Ks[0], kSeq, ldk, min(BK, tile.len));
+  loadTileAsync(Vs[0], vSeq, ldv, min(BK, tile.len));
+  cpAsyncWaitAll();
   __syncthreads();
   // A fragments of this warp's 16 query rows, for the 4 k-steps of 16 head dims.
   uint32_t qf[4][4];
@@ -66,12 +72,14 @@ __global__ void __launch_bounds__(kThreads)
 
   const int keyTiles = (tile.len + BK - 1) / BK;
   for (int kt = 0; kt < keyTiles; ++kt) {
-    const int k0 = kt * BK;
-    const int kValid = min(BK, tile.len - k0);
-    __syncthreads();  // every warp is done with the previous K/V tile
-    loadTile(Ks, k + int64_t(tile.start + k0) * ldk + col, ldk, kValid);
-    loadTile(Vs, v + int64_t(tile.start + k0) * ldv + col, ldv, kValid);
-    __syncthreads();
+    const int buf = kt & 1;
+    const int kValid = min(BK, tile.len - kt * BK);
+    if (kt + 1 < keyTiles) {
+      // Prefetch the next key tile into the other buffer (everyone finished reading it: barrier at the loop end).
+      const int nValid = min(BK, tile.len - (kt + 1) * BK);
+      loadTileAsync(Ks[buf ^ 1], kSeq + int64_t(kt + 1) * BK * ldk, ldk, nValid);
+      loadTileAsync(Vs[buf ^ 1], vSeq + int64_t(kt + 1) * BK * ldv, ldv, nValid);
+    }
 
     float s[8][4];  // scores: 16 rows x 64 keys as 8 n-tiles of 8 keys
 #pragma unroll
@@ -82,7 +90,7 @@ __global__ void __launch_bounds__(kThreads)
       for (int p = 0; p < 4; ++p) {
         // matrices: keys p*16+0..7 | dims ks*16+0..7, +8..15 ; keys p*16+8..15 | dims +0..7, +8..15
         uint32_t b[4];
-        ldmatrixX4(b, &Ks[p * 16 + mr + (mi >> 1) * 8][ks * 16 + (mi & 1) * 8]);
+        ldmatrixX4(b, &Ks[buf][p * 16 + mr + (mi >> 1) * 8][ks * 16 + (mi & 1) * 8]);
         mma16816<T>(s[2 * p], qf[ks], b[0], b[1]);
         mma16816<T>(s[2 * p + 1], qf[ks], b[2], b[3]);
       }
@@ -135,11 +143,13 @@ __global__ void __launch_bounds__(kThreads)
       for (int p = 0; p < 4; ++p) {
         // matrices (transposed): keys j*16+0..7, +8..15 | dims p*16+0..7 ; same keys | dims +8..15
         uint32_t b[4];
-        ldmatrixX4Trans(b, &Vs[j * 16 + mr + (mi & 1) * 8][p * 16 + (mi >> 1) * 8]);
+        ldmatrixX4Trans(b, &Vs[buf][j * 16 + mr + (mi & 1) * 8][p * 16 + (mi >> 1) * 8]);
         mma16816<T>(o[2 * p], a, b[0], b[1]);
         mma16816<T>(o[2 * p + 1], a, b[2], b[3]);
       }
     }
+    cpAsyncWaitAll();  // this thread's part of the next tile has landed
+    __syncthreads();   // everyone's has, and everyone is done with buffer `buf`, which the next iteration refills
   }
 
 #pragma unroll

@@ -98,6 +98,28 @@ __device__ __forceinline__ float warpMax(float v) {
   return v;
 }
 
+// ---- asynchronous global -> shared copies (sm_80+) ----
+
+// Copies 16 bytes from global to shared memory without passing through registers. valid == false zero-fills
+// the 16 bytes and reads nothing (src-size 0). The data is only guaranteed to be there after this thread's
+// cpAsyncWaitAll(), and visible to other threads after a __syncthreads() that follows it.
+__device__ __forceinline__ void cpAsync16(void* smem, const void* gmem, bool valid) {
+#ifdef IGB_SIM
+  ::sim::cpAsync16(smem, gmem, valid);
+#else
+  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(valid ? 16 : 0) : "memory");
+#endif
+}
+// Waits for all of this thread's outstanding cpAsync16 copies.
+__device__ __forceinline__ void cpAsyncWaitAll() {
+#ifdef IGB_SIM
+  ::sim::cpAsyncWaitAll();
+#else
+  asm volatile("cp.async.wait_all;\n" ::: "memory");
+#endif
+}
+
 // ---- tensor-core primitives (warp-collective; all 32 lanes must call them together) ----
 
 // ldmatrix .m8n8.x4.b16: lane l supplies the shared-memory address of row (l % 8) of matrix (l / 8);

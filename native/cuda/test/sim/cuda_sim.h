@@ -18,7 +18,7 @@
 // gives the address of row l%8 of matrix l/8; lane l receives row l/4, elements 2(l%4), 2(l%4)+1 of each
 // matrix, or the transposed pair); mma.m16n8k16.row.col.f32.{bf16,f16} with the documented A/B/C fragment
 // layouts (products exact, accumulation in double then rounded to fp32 — the hardware's accumulation order
-// and rounding are not modelled).
+// and rounding are not modelled); cp.async (16 bytes, zero-fill) completing at the issuing thread's wait.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -182,9 +182,16 @@ cudaError_t cudaMemPoolGetAttribute(cudaMemPool_t pool, cudaMemPoolAttr attr, vo
 // ---- execution ----
 namespace sim {
 
+struct PendingCopy {
+  void* dst;
+  const void* src;
+  bool valid;
+};
 struct ThreadState {
   dim3 tid;
   int lane = 0, warp = 0;
+  PendingCopy pending[64];  // cp.async copies issued and not yet waited for
+  int npending = 0;
 };
 extern thread_local ThreadState* g_current;
 extern thread_local dim3 g_blockIdx, g_blockDim, g_gridDim;
@@ -194,6 +201,10 @@ void* dynamicShared();
 uint32_t shuffle(uint32_t value, int srcLaneOrMask, bool isXor, unsigned mask);
 void ldmatrixX4(uint32_t (&r)[4], const void* rowAddress, bool trans);
 void mma16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1, bool bf16);
+// cp.async: the copy is recorded and performed only at the issuing thread's wait (the latest the PTX ISA
+// allows), so reading the destination before waiting sees stale data.
+void cpAsync16(void* smem, const void* gmem, bool valid);
+void cpAsyncWaitAll();
 void setLastError(cudaError_t e);
 // Runs body once per CUDA thread of every block (see the header comment).
 void runGrid(dim3 grid, dim3 block, size_t dynamicSmem, const std::function<void()>& body);

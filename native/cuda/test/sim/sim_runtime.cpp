@@ -157,6 +157,7 @@ struct BlockRunner {
       f.ts.tid = dim3(i % g_blockDim.x, (i / g_blockDim.x) % g_blockDim.y, i / (g_blockDim.x * g_blockDim.y));
       f.ts.lane = int(i % 32);
       f.ts.warp = int(i / 32);
+      f.ts.npending = 0;
 #ifdef SIM_ASAN
       // A finished fiber never returns from its frames, so their redzones stay poisoned in ASan's shadow memory
       // (which normally the epilogues clear): clear it before the stack is reused.
@@ -170,48 +171,63 @@ struct BlockRunner {
       for (int r = 3; r <= 8; ++r) top[-r] = 0;
       f.sp = top - 8;
     }
-    std::vector<unsigned> order(nthreads);
-    for (unsigned i = 0; i < nthreads; ++i) order[i] = i;
+    // Scheduling: one warp at a time. The chosen warp's ready lanes run (in a shuffled order) until each blocks
+    // at a collective or __syncthreads; a warp whose lanes all wait at the same collective is released and runs
+    // on. The same warp keeps going as long as it can — all the way to the next __syncthreads — before another
+    // (picked at random) starts: a warp that reads shared memory other warps have not written yet, or overwrites
+    // what they have not read yet, gets stale data and fails the test.
     const unsigned nwarps = (nthreads + 31) / 32;
+    unsigned current = unsigned(rng() % nwarps);
+    std::vector<unsigned> lanes, candidates;
+    auto laneRange = [&](unsigned w) { return std::make_pair(w * 32, std::min(nthreads, w * 32 + 32)); };
+    auto runnable = [&](unsigned w) {  // 0: no, 1: has ready lanes, 2: all lanes at one collective
+      const auto [b, e] = laneRange(w);
+      bool ready = false, all = true, any = false, anyDone = false;
+      for (unsigned i = b; i < e; ++i) {
+        ready = ready || fibers[i].state == State::Ready;
+        all = all && (fibers[i].state == State::AtWarpBarrier || fibers[i].state == State::Done);
+        any = any || fibers[i].state == State::AtWarpBarrier;
+        anyDone = anyDone || fibers[i].state == State::Done;
+      }
+      if (ready) return 1;
+      if (!all || !any) return 0;
+      if (anyDone || e - b != 32) die("warp collective (full mask) while some lanes of warp " + std::to_string(w) + " have exited");
+      for (unsigned i = b; i < e; ++i)
+        if (fibers[i].op != fibers[b].op) die("lanes of warp " + std::to_string(w) + " are at different warp collectives");
+      return 2;
+    };
     for (;;) {
-      // Run every ready thread up to its next barrier, in a shuffled order (a different interleaving each round).
-      std::shuffle(order.begin(), order.end(), rng);
-      for (unsigned i : order)
-        if (fibers[i].state == State::Ready) switchTo(fibers[i]);
-      bool allDone = true, released = false;
-      for (unsigned i = 0; i < nthreads; ++i) allDone = allDone && fibers[i].state == State::Done;
-      if (allDone) return;
-      // Warp barriers: every lane of the warp at the same collective.
-      for (unsigned w = 0; w < nwarps; ++w) {
-        const unsigned b = w * 32, e = std::min(nthreads, b + 32);
-        bool all = true, anyDone = false;
-        for (unsigned i = b; i < e; ++i) {
-          all = all && (fibers[i].state == State::AtWarpBarrier || fibers[i].state == State::Done);
-          anyDone = anyDone || fibers[i].state == State::Done;
+      candidates.clear();
+      for (unsigned w = 0; w < nwarps; ++w)
+        if (runnable(w)) candidates.push_back(w);
+      if (candidates.empty()) {
+        bool allDone = true, allAtBarrier = true;
+        for (unsigned i = 0; i < nthreads; ++i) {
+          allDone = allDone && fibers[i].state == State::Done;
+          allAtBarrier = allAtBarrier && (fibers[i].state == State::AtBlockBarrier || fibers[i].state == State::Done);
         }
-        bool any = false;
-        for (unsigned i = b; i < e; ++i) any = any || fibers[i].state == State::AtWarpBarrier;
-        if (!all || !any) continue;
-        if (anyDone || e - b != 32) die("warp collective (full mask) while some lanes of warp " + std::to_string(w) + " have exited");
-        for (unsigned i = b; i < e; ++i)
-          if (fibers[i].op != fibers[b].op) die("lanes of warp " + std::to_string(w) + " are at different warp collectives");
+        if (allDone) return;
+        if (allAtBarrier) {  // __syncthreads: every live thread arrived (exited threads do not count, as on sm_70+)
+          for (unsigned i = 0; i < nthreads; ++i)
+            if (fibers[i].state == State::AtBlockBarrier) fibers[i].state = State::Ready;
+          current = unsigned(rng() % nwarps);
+          continue;
+        }
+        std::string states;
+        for (unsigned i = 0; i < nthreads; ++i) states += "0123"[int(fibers[i].state)];
+        die("deadlock in block (" + std::to_string(g_blockIdx.x) + "," + std::to_string(g_blockIdx.y) +
+            "): threads wait at different barriers (0 ready, 1 __syncthreads, 2 warp op, 3 exited): " + states);
+      }
+      if (std::find(candidates.begin(), candidates.end(), current) == candidates.end())
+        current = candidates[rng() % candidates.size()];
+      const auto [b, e] = laneRange(current);
+      if (runnable(current) == 2)
         for (unsigned i = b; i < e; ++i) fibers[i].state = State::Ready;
-        released = true;
-      }
-      if (released) continue;
-      // Block barrier: every live thread at __syncthreads (exited threads do not count, as on sm_70+).
-      bool all = true;
-      for (unsigned i = 0; i < nthreads; ++i)
-        all = all && (fibers[i].state == State::AtBlockBarrier || fibers[i].state == State::Done);
-      if (all) {
-        for (unsigned i = 0; i < nthreads; ++i)
-          if (fibers[i].state == State::AtBlockBarrier) fibers[i].state = State::Ready;
-        continue;
-      }
-      std::string states;
-      for (unsigned i = 0; i < nthreads; ++i) states += "0123"[int(fibers[i].state)];
-      die("deadlock in block (" + std::to_string(g_blockIdx.x) + "," + std::to_string(g_blockIdx.y) +
-          "): threads wait at different barriers (0 ready, 1 __syncthreads, 2 warp op, 3 exited): " + states);
+      lanes.clear();
+      for (unsigned i = b; i < e; ++i)
+        if (fibers[i].state == State::Ready) lanes.push_back(i);
+      std::shuffle(lanes.begin(), lanes.end(), rng);
+      for (unsigned i : lanes) switchTo(fibers[i]);
     }
   }
 
@@ -231,6 +247,7 @@ void BlockRunner::entry() {
   __sanitizer_finish_switch_fiber(nullptr, &self->schedStackBottom, &self->schedStackSize);
 #endif
   (*self->body)();
+  if (g_current->npending) die("a thread exited with cp.async copies it never waited for");
   self->yield(State::Done);
   die("a finished fiber was resumed");
 }
@@ -323,6 +340,23 @@ void mma16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1, b
     d[i] = float(acc);
   }
   r.warpBarrier(WarpOp::Mma);
+}
+
+void cpAsync16(void* smem, const void* gmem, bool valid) {
+  ThreadState& ts = *g_current;
+  if (reinterpret_cast<uintptr_t>(smem) % 16 != 0 || (valid && reinterpret_cast<uintptr_t>(gmem) % 16 != 0))
+    die("cp.async of 16 bytes needs 16-byte aligned addresses");
+  if (ts.npending == 64) die("more than 64 cp.async copies outstanding in one thread");
+  ts.pending[ts.npending++] = PendingCopy{smem, gmem, valid};
+}
+
+void cpAsyncWaitAll() {
+  ThreadState& ts = *g_current;
+  for (int i = 0; i < ts.npending; ++i) {
+    if (ts.pending[i].valid) std::memcpy(ts.pending[i].dst, ts.pending[i].src, 16);
+    else std::memset(ts.pending[i].dst, 0, 16);
+  }
+  ts.npending = 0;
 }
 
 void runGrid(dim3 grid, dim3 block, size_t dynamicSmem, const std::function<void()>& body) {
