@@ -93,7 +93,8 @@ async function runFill(options: FillCliOptions): Promise<number> {
     async process(prepared) {
       const results = await fillEncoded(model, prepared, fillOptions);
       if (csv) {
-        return results.flatMap((r) =>
+        // One group of rows per input row (one per design), so --keep-cols can copy that row's columns.
+        return results.map((r) =>
           r.designs.map((d, k): ResultRow => ({ id: r.id, design: k + 1, heavy: d.heavy, light: d.light, logprob: d.logprob })),
         );
       }

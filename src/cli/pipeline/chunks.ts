@@ -1,0 +1,77 @@
+/**
+ * Input → chunks: the rows of the job's range, `chunkRows` at a time, each validated by the command's `prepare`. A row
+ * that cannot be used stays in its chunk with its error, so that it is rejected in input order with the others.
+ */
+import { InputError } from '../../errors.js';
+import type { NumberedRecord } from '../../io/readRecords.js';
+import type { RowRange } from '../shard.js';
+
+export interface Rejection {
+  numbered: NumberedRecord;
+  error: InputError;
+}
+
+export interface PreparedChunk<T> {
+  /** Input rows in the chunk, rejected ones included. */
+  size: number;
+  /** The valid rows, prepared, in input order; `sources[i]` is the row `items[i]` came from. */
+  items: T[];
+  sources: NumberedRecord[];
+  rejected: Rejection[];
+  /** Tokens the model sees for the valid rows. */
+  tokens: number;
+}
+
+/** Validates one row: its prepared form, or the InputError that rejects it. Other errors stop the job. */
+export function prepareRow<T>(numbered: NumberedRecord, prepare: (numbered: NumberedRecord) => T): { item: T } | { error: InputError } {
+  try {
+    if (numbered.invalid) throw numbered.invalid;
+    return { item: prepare(numbered) };
+  } catch (error) {
+    if (error instanceof InputError) return { error };
+    throw error;
+  }
+}
+
+/** The rows of `range` in chunks; rows before `range.start` are skipped (a shard, or rows committed before --resume). */
+export async function* preparedChunks<T>(
+  records: AsyncIterable<NumberedRecord>,
+  range: RowRange,
+  chunkRows: number,
+  prepare: (numbered: NumberedRecord) => T,
+): AsyncGenerator<PreparedChunk<T>> {
+  let rows: NumberedRecord[] = [];
+  for await (const numbered of records) {
+    const index = numbered.row - 1;
+    if (index < range.start) continue;
+    if (index >= range.end) break;
+    rows.push(numbered);
+    if (rows.length >= chunkRows) {
+      yield prepareChunk(rows, prepare);
+      rows = [];
+    }
+  }
+  if (rows.length > 0) yield prepareChunk(rows, prepare);
+}
+
+function prepareChunk<T>(rows: NumberedRecord[], prepare: (numbered: NumberedRecord) => T): PreparedChunk<T> {
+  const chunk: PreparedChunk<T> = { size: rows.length, items: [], sources: [], rejected: [], tokens: 0 };
+  for (const numbered of rows) {
+    const prepared = prepareRow(numbered, prepare);
+    if ('error' in prepared) {
+      chunk.rejected.push({ numbered, error: prepared.error });
+      continue;
+    }
+    chunk.items.push(prepared.item);
+    chunk.sources.push(numbered);
+    chunk.tokens += tokenCount(numbered);
+  }
+  return chunk;
+}
+
+/** Tokens the model sees for a valid row: residues plus [CLS], [SEP] and, for a pair, the middle [SEP]. */
+export function tokenCount({ record }: NumberedRecord): number {
+  const heavy = record.heavy?.length ?? 0;
+  const light = record.light?.length ?? 0;
+  return heavy + light + (heavy > 0 && light > 0 ? 3 : 2);
+}

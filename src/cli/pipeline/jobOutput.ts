@@ -1,0 +1,66 @@
+/**
+ * The ordered writer: result rows and rejected rows of each chunk, in input order, into the output and its error log,
+ * then committed — output and log fsynced, `<output>.progress.json` replaced — which is what --resume continues from.
+ */
+import type { ResultRow, ResultWriter } from '../../io/resultWriter.js';
+import { removeCheckpoint, writeCheckpoint, type JobCheckpoint } from '../checkpoint.js';
+import type { RejectLog } from '../rejects.js';
+import type { Rejection } from './chunks.js';
+
+const noop = (): void => {};
+
+export class JobOutput {
+  /** Input rows committed (rejected ones included); a resumed run starts with the checkpoint's count. */
+  rowsDone: number;
+  /** Whether anything is committed: a failed run then keeps its partial files for --resume. */
+  committed: boolean;
+
+  constructor(
+    private readonly writer: ResultWriter,
+    readonly rejects: RejectLog,
+    private readonly record: {
+      output: string;
+      toFile: boolean;
+      job: Record<string, unknown>;
+      input: JobCheckpoint['input'];
+    },
+    resumed: JobCheckpoint | undefined,
+  ) {
+    this.rowsDone = resumed?.rowsDone ?? 0;
+    this.committed = resumed !== undefined;
+  }
+
+  /** Writes one chunk's rows (`size` input rows, `rejected` among them) and commits it. */
+  async writeChunk(size: number, rejected: readonly Rejection[], rows: readonly ResultRow[]): Promise<void> {
+    for (const { numbered, error } of rejected) await this.rejects.reject(numbered.row, numbered.record.id, error);
+    for (const row of rows) await this.writer.write(row);
+    this.rowsDone += size;
+    if (!this.record.toFile) return;
+    const output = await this.writer.commit();
+    await writeCheckpoint(this.record.output, {
+      format: 'igbert-progress',
+      version: 1,
+      job: this.record.job,
+      input: this.record.input,
+      rowsDone: this.rowsDone,
+      output,
+      rejects: await this.rejects.commit(),
+    });
+    this.committed = true;
+  }
+
+  /** Publishes the output and the error log, and forgets the checkpoint. */
+  async finish(): Promise<void> {
+    await this.writer.finish();
+    await this.rejects.close();
+    if (this.record.toFile) await removeCheckpoint(this.record.output);
+  }
+
+  /** On failure: keeps the committed partial files for --resume, or removes everything when nothing was committed. */
+  async abandon(): Promise<void> {
+    const keep = this.committed && this.record.toFile;
+    await this.writer.abandon(!keep).catch(noop);
+    await this.rejects.abandon(!keep).catch(noop);
+    if (!keep && this.record.toFile) await removeCheckpoint(this.record.output).catch(noop);
+  }
+}
