@@ -259,7 +259,7 @@ describe('igbert fill', () => {
     [['--num', '3'], /greedy filling gives one design/],
     [['--temperature', '0.5'], /apply to strategy "sample" only/],
     [['--strategy', 'sample', '--temperature', '0'], /--temperature must be greater than 0/],
-    [['--strategy', 'sample', '--top-k', '0'], /--top-k must be at least 1/],
+    [['--strategy', 'sample', '--top-k', '0'], /--top-k must be an integer of at least 1/],
     [['--mask', 'H:5-2'], /must not run backwards/],
     [['--order', 'random'], /--order must be one of parallel, confidence/],
   ];

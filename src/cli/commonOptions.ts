@@ -54,7 +54,7 @@ export function addModelOptions(command: Command): Command {
     )
     .option(
       '--dtype <dtype>',
-      'weights: fp32 (exact, default) | fp16 (half-size weights, float32 compute) | int8 (quantised encoder, ~3x faster on CPU); converted once and cached',
+      'weights: fp32 (exact, default) | fp16 (half-size weights, float32 compute) | int8 (quantised encoder, ~2.8x faster on CPU); converted once and cached',
       parseChoice('--dtype', WEIGHT_DTYPES),
     )
     .option('--device <device>', 'cpu (default) | webgpu (falls back to cpu with a note when no adapter is available)', parseChoice('--device', DEVICES));

@@ -27,9 +27,7 @@ export function buildProgram(): Command {
   const program = new Command('igbert')
     .description('IgBert antibody language model on ONNX Runtime, with the same numbers as Hugging Face transformers.')
     .version(PRODUCER.version)
-    .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', ENVIRONMENT_HELP)
-    .exitOverride();
+    .addHelpText('after', ENVIRONMENT_HELP);
   registerTokenize(program);
   registerEmbed(program);
   registerScore(program);
@@ -40,8 +38,19 @@ export function buildProgram(): Command {
   registerMerge(program);
   registerProbe(program);
   registerServe(program);
-  for (const command of program.commands) command.exitOverride();
+  styleErrors(program, 'igbert');
   return program;
+}
+
+/**
+ * Commander's own errors (a missing required option, an unknown option or command) in the one CLI style,
+ * `igbert: error: ...`, naming the help to read; they throw instead of exiting, so main() maps them to exit 2.
+ */
+function styleErrors(command: Command, path: string): void {
+  command.exitOverride().configureOutput({
+    outputError: (text, write) => write(`igbert: ${text.trimEnd()} (see ${path} --help)\n`),
+  });
+  for (const subcommand of command.commands) styleErrors(subcommand, `${path} ${subcommand.name()}`);
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -148,7 +148,7 @@ export class Job {
     }
     progress.finish(rejects.count);
     if (rejects.count > 0) {
-      process.stderr.write(`igbert: ${rejects.count} row(s) rejected, see ${rejects.path}; all other rows were processed.\n`);
+      process.stderr.write(`igbert: ${rejects.count} row(s) rejected (${rejects.listed}); all other rows were processed.\n`);
       return EXIT.rowsRejected;
     }
     return EXIT.ok;

@@ -28,7 +28,12 @@ export class RejectLog {
   }
 
   get path(): string {
-    return this.outputPath === '-' ? '(stderr)' : `${this.outputPath}.errors.jsonl`;
+    return `${this.outputPath}.errors.jsonl`;
+  }
+
+  /** Where a person finds the rejected rows: "listed in FILE", or "listed above" when they went to stderr. */
+  get listed(): string {
+    return this.outputPath === '-' ? 'listed above' : `listed in ${this.path}`;
   }
 
   async reject(row: number, id: string | undefined, error: InputError): Promise<void> {

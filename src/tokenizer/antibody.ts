@@ -86,7 +86,7 @@ function invalidCharacter(char: string, location: InputLocation, residues: Reado
   const upper = char.toUpperCase();
   let hint: string;
   if (GAP_CHARACTERS.has(char)) {
-    hint = 'gaps are not residues: remove them from aligned/gapped sequences (the CLI has --strip-gaps)';
+    hint = 'gaps are not residues: remove them from aligned sequences';
   } else if (upper.length === 1 && upper >= 'A' && upper <= 'Z') {
     hint = `${JSON.stringify(upper)} is not a residue in the model's vocabulary (${letters}); write X for an unknown residue`;
   } else {

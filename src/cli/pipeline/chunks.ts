@@ -28,9 +28,17 @@ export function prepareRow<T>(numbered: NumberedRecord, prepare: (numbered: Numb
     if (numbered.invalid) throw numbered.invalid;
     return { item: prepare(numbered) };
   } catch (error) {
-    if (error instanceof InputError) return { error };
+    if (error instanceof InputError) return { error: withCommandLineRemedy(error) };
     throw error;
   }
+}
+
+const GAPS = ['-', '.'];
+
+/** The library's message cannot name a command-line option; here the remedy for an alignment gap is one. */
+function withCommandLineRemedy(error: InputError): InputError {
+  if (!GAPS.includes(error.location.character ?? '')) return error;
+  return new InputError(`${error.message.replace(/\.$/, '')}; pass --strip-gaps to remove them.`, error.location, error.code as 'INVALID_INPUT');
 }
 
 /** The rows of `range` in chunks; rows before `range.start` are skipped (a shard, or rows committed before --resume). */

@@ -25,7 +25,7 @@ export async function checkEveryRow<T>(
   await log.close();
   const first = bad[0] as Rejection;
   throw new InputError(
-    `--strict: ${bad.length} row(s) are invalid, listed in ${log.path} (first: row ${first.numbered.row}: ` +
+    `--strict: ${bad.length} row(s) are invalid, ${log.listed} (first: row ${first.numbered.row}: ` +
       `${first.error.message}). Nothing was processed; fix them, or drop --strict to process the valid rows.`,
   );
 }
