@@ -3,11 +3,13 @@
  * progress moves, one error style. Real processes and files, the small committed checkpoint (fast).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { publishFile } from '../src/io/outputTarget.js';
 import { CHECKPOINTS, ROOT } from './helpers.js';
-import { tempDir } from './pipeline-helpers.js';
+import { jsonLines, tempDir } from './pipeline-helpers.js';
 
 const BIN = join(ROOT, 'bin', 'igbert.js');
 const MODEL = join(CHECKPOINTS, 'mlm-h64');
@@ -17,6 +19,122 @@ function igbert(args: string[], input?: string | Buffer): { code: number; stdout
   const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', input, maxBuffer: 64 << 20 });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
+
+/** A folder with the input s.csv (and s.jsonl, the same rows as JSON Lines). */
+function workspace(): string {
+  const dir = tempDir('igbert-hardening-');
+  writeFileSync(join(dir, 's.csv'), CSV);
+  writeFileSync(join(dir, 's.jsonl'), '{"id":"a","heavy":"EVQLV","light":"DIQMT"}\n{"id":"b","heavy":"QVQL"}\n');
+  return dir;
+}
+
+describe('files: nothing is ever destroyed (#13 items 1-2)', () => {
+  const NO_MODEL = join(tempDir(), 'no-model'); // the check comes before the model is loaded
+  const sameFileCases: [string, (dir: string) => string[]][] = [
+    ['embed: --output is the --input', (dir) => ['embed', '--model', NO_MODEL, '--input', join(dir, 's.jsonl'), '--output', join(dir, 's.jsonl')]],
+    ['score: the same CSV', (dir) => ['score', '--model', NO_MODEL, '--input', join(dir, 's.csv'), '--output', join(dir, 's.csv')]],
+    ['a symbolic link to the input', (dir) => {
+      symlinkSync(join(dir, 's.jsonl'), join(dir, 'link.jsonl'));
+      return ['mutate', '--model', NO_MODEL, '--input', join(dir, 's.jsonl'), '--output', join(dir, 'link.jsonl'), '--mutations', 'H:E1A'];
+    }],
+    ['a hard link to the input', (dir) => {
+      linkSync(join(dir, 's.jsonl'), join(dir, 'hard.jsonl'));
+      return ['fill', '--model', NO_MODEL, '--input', join(dir, 's.jsonl'), '--output', join(dir, 'hard.jsonl'), '--mask', 'H:1'];
+    }],
+    ['NPY: its ids file is the input', (dir) => {
+      writeFileSync(join(dir, 'e.ids.csv'), CSV);
+      return ['embed', '--model', NO_MODEL, '--input', join(dir, 'e.ids.csv'), '--output', join(dir, 'e.npy')];
+    }],
+    ['tokenize', (dir) => {
+      writeFileSync(join(dir, 't.jsonl'), 'E V Q L\n');
+      return ['tokenize', '--model', NO_MODEL, '--input', join(dir, 't.jsonl'), '--output', join(dir, 't.jsonl')];
+    }],
+    ['probe predict: --output is the head', (dir) => {
+      writeFileSync(join(dir, 'head.json'), '{}');
+      return ['probe', 'predict', '--model', NO_MODEL, '--head', join(dir, 'head.json'), '--input', join(dir, 's.csv'), '--output', join(dir, 'head.json')];
+    }],
+    ['merge: the output is a shard (hard link)', (dir) => {
+      linkSync(join(dir, 's.jsonl'), join(dir, 'm.jsonl'));
+      return ['merge', '--output', join(dir, 'm.jsonl'), join(dir, 's.jsonl')];
+    }],
+    ['convert: --output is the model folder', (dir) => {
+      mkdirSync(join(dir, 'model'));
+      return ['convert', '--model', join(dir, 'model'), '--output', join(dir, 'model')];
+    }],
+  ];
+  for (const [label, args] of sameFileCases) {
+    test(`refused before any work, every file left as it was: ${label} → exit 2`, () => {
+      const dir = workspace();
+      const run = igbert(args(dir));
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /^igbert: error: .* is (also )?the (input|head|model folder|shard)\b.*\n$/);
+      assert.equal(readFileSync(join(dir, 's.csv'), 'utf8'), CSV);
+      assert.match(readFileSync(join(dir, 's.jsonl'), 'utf8'), /^\{"id":"a","heavy":"EVQLV","light":"DIQMT"\}\n/);
+      assert.equal(existsSync(join(dir, 'head.json')) ? readFileSync(join(dir, 'head.json'), 'utf8') : '{}', '{}');
+      assert.deepEqual(readdirSync(dir).filter((name) => /partial|progress|errors/.test(name)), []);
+    });
+  }
+
+  test('a symbolic link is written through: the link stays, its target gets the rows (a new target too)', () => {
+    const dir = workspace();
+    mkdirSync(join(dir, 'real'));
+    symlinkSync(join(dir, 'real', 'new.jsonl'), join(dir, 'to-new.jsonl'));
+    writeFileSync(join(dir, 'real', 'old.jsonl'), 'old\n');
+    symlinkSync(join('real', 'old.jsonl'), join(dir, 'to-old.jsonl'));
+    for (const link of ['to-new.jsonl', 'to-old.jsonl']) {
+      const run = igbert(['embed', '--model', MODEL, '--input', join(dir, 's.csv'), '--output', join(dir, link)]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.ok(lstatSync(join(dir, link)).isSymbolicLink(), `${link} is still a link`);
+      assert.deepEqual(jsonLines(readFileSync(join(dir, link), 'utf8')).map((r) => r.id), ['a', 'b']);
+    }
+  });
+
+  test('a FIFO is streamed to: no partial file, no rename, it stays a FIFO; --resume is refused', () => {
+    const dir = workspace();
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const script = `cat "${fifo}" > "${join(dir, 'got')}" & "${process.execPath}" "${BIN}" embed --model "${MODEL}" --input "${join(dir, 's.csv')}" --output "${fifo}"; code=$?; wait; exit $code`;
+    const run = spawnSync('sh', ['-c', script], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.ok(lstatSync(fifo).isFIFO());
+    assert.deepEqual(jsonLines(readFileSync(join(dir, 'got'), 'utf8')).map((r) => r.id), ['a', 'b']);
+    assert.deepEqual(readdirSync(dir).sort(), ['fifo', 'got', 's.csv', 's.jsonl']);
+    const resume = igbert(['embed', '--model', MODEL, '--input', join(dir, 's.csv'), '--output', fifo, '--resume']);
+    assert.equal(resume.code, 2);
+    assert.match(resume.stderr, /--resume needs --output FILE/);
+  });
+
+  test('devices: /dev/null takes a stream, /dev/stdout is stdout, other devices are refused and left alone', () => {
+    const dir = workspace();
+    const toNull = igbert(['embed', '--model', MODEL, '--input', join(dir, 's.csv'), '--output', '/dev/null']);
+    assert.equal(toNull.code, 0, toNull.stderr);
+    const toStdout = igbert(['embed', '--model', MODEL, '--input', join(dir, 's.csv'), '--output', '/dev/stdout']);
+    assert.equal(toStdout.code, 0, toStdout.stderr);
+    assert.deepEqual(jsonLines(toStdout.stdout).map((r) => r.id), ['a', 'b']);
+    for (const device of ['/dev/zero', '/dev/full']) {
+      const run = igbert(['embed', '--model', MODEL, '--input', join(dir, 's.csv'), '--output', device, '--format', 'jsonl']);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /is a device/);
+      assert.ok(lstatSync(device).isCharacterDevice());
+    }
+    const folder = igbert(['embed', '--model', MODEL, '--input', join(dir, 's.csv'), '--output', dir, '--format', 'jsonl']);
+    assert.equal(folder.code, 2, folder.stderr);
+    assert.match(folder.stderr, /is a folder/);
+  });
+
+  test('publishing never renames over a non-regular file', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'done.partial'), 'rows\n');
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    mkdirSync(join(dir, 'folder'));
+    for (const name of ['fifo', 'folder']) {
+      await assert.rejects(publishFile(join(dir, 'done.partial'), join(dir, name)), /is not a regular file/);
+    }
+    assert.ok(lstatSync(join(dir, 'fifo')).isFIFO());
+    await publishFile(join(dir, 'done.partial'), join(dir, 'done'));
+    assert.equal(readFileSync(join(dir, 'done'), 'utf8'), 'rows\n');
+  });
+});
 
 describe('one error style (#13 item 13)', () => {
   const commanderErrors: [string, string[], RegExp][] = [

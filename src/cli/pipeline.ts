@@ -13,9 +13,11 @@
 import { UsageError } from '../errors.js';
 import { describeColumns, isDefaultColumns, type ResolvedColumns } from '../io/columns.js';
 import { inputIdentity } from '../io/inputSource.js';
+import { assertNotAnInput, resolveOutputTarget, type OutputTarget } from '../io/outputTarget.js';
+import { partialPath } from '../io/partialFile.js';
 import { inputFormat, openRecords, type NumberedRecord, type ReadOptions } from '../io/readRecords.js';
-import { openResultWriter, outputFormat, type OutputFormat } from '../io/resultWriter.js';
-import type { JobCheckpoint } from './checkpoint.js';
+import { openResultWriter, outputFormat, writtenFiles, type OutputFormat } from '../io/resultWriter.js';
+import { progressPath, type JobCheckpoint } from './checkpoint.js';
 import { EXIT } from './exitCodes.js';
 import { preparedChunks, type PreparedChunk } from './pipeline/chunks.js';
 import { JobOutput } from './pipeline/jobOutput.js';
@@ -66,7 +68,8 @@ export class Job {
 
   private constructor(
     private readonly options: PipelineOptions,
-    private readonly format: OutputFormat,
+    private readonly target: OutputTarget,
+    readonly format: OutputFormat,
     private readonly input: JobCheckpoint['input'],
     private readonly range: RowRange,
     private readonly checkpoint: JobCheckpoint | undefined,
@@ -75,9 +78,11 @@ export class Job {
   ) {}
 
   static async open(options: PipelineOptions): Promise<Job> {
-    const format = outputFormat(options.output, options.format);
-    const toFile = options.output !== '-';
-    if (options.resume && !toFile) throw new UsageError('--resume needs --output FILE (stdout cannot be continued).');
+    const target = await resolveOutputTarget(options.output);
+    const format = outputFormat(target, options.format);
+    const toFile = target.kind === 'file';
+    if (toFile) await assertNotAnInput(jobFiles(target.path, format), [options.input]);
+    if (options.resume && !toFile) throw new UsageError('--resume needs --output FILE (a stream such as stdout or a FIFO cannot be continued).');
     if (options.shard && options.input === '-') {
       throw new UsageError('--shard needs --input FILE: the input is read once to count its rows, then for the shard.');
     }
@@ -85,8 +90,8 @@ export class Job {
       throw new UsageError('--keep-cols needs CSV, TSV or JSONL input: FASTA has no columns to keep.');
     }
     const input = (await inputIdentity(options.input)) ?? null;
-    const start = toFile ? await startPoint(options.output, Boolean(options.resume), options.job ?? {}, input, note(options)) : {};
-    const job = new Job(options, format, input, { start: 0, end: Infinity }, start.finished === undefined ? start.checkpoint : undefined, start.finished);
+    const start = toFile ? await startPoint(target.path, Boolean(options.resume), options.job ?? {}, input, note(options)) : {};
+    const job = new Job(options, target, format, input, { start: 0, end: Infinity }, start.finished === undefined ? start.checkpoint : undefined, start.finished);
     if (start.finished !== undefined || !options.shard) return job;
     const total = await countRows(options.input, job.readOptions(false));
     const range = shardRange(total, options.shard, job.chunkRows);
@@ -96,7 +101,7 @@ export class Job {
         ? `shard ${index}/${count}: rows ${range.start + 1}-${range.end} of ${total}`
         : `shard ${index}/${count}: no rows (${total} rows make fewer chunks than shards)`,
     );
-    return new Job(options, format, input, range, job.checkpoint, undefined);
+    return new Job(options, target, format, input, range, job.checkpoint, undefined);
   }
 
   private get chunkRows(): number {
@@ -120,14 +125,14 @@ export class Job {
 
   async run<T>(steps: PipelineSteps<T>): Promise<number> {
     if (this.finished !== undefined) return this.finished;
-    const { options, range, checkpoint } = this;
-    const toFile = options.output !== '-';
+    const { options, target, range, checkpoint } = this;
+    const toFile = target.kind === 'file';
     if (options.strict) {
-      await checkEveryRow((await openRecords(options.input, this.readOptions(false))).records, range, steps.prepare, options.output);
+      await checkEveryRow((await openRecords(options.input, this.readOptions(false))).records, range, steps.prepare, target);
     }
-    const writer = await openResultWriter(options.output, this.format, checkpoint?.output);
-    const rejects = checkpoint ? await RejectLog.resume(options.output, checkpoint.rejects) : new RejectLog(options.output);
-    const output = new JobOutput(writer, rejects, { output: options.output, toFile, job: options.job ?? {}, input: this.input }, checkpoint);
+    const writer = await openResultWriter(target, this.format, checkpoint?.output);
+    const rejects = checkpoint ? await RejectLog.resume(target, checkpoint.rejects) : new RejectLog(target);
+    const output = new JobOutput(writer, rejects, { output: target.path, toFile, job: options.job ?? {}, input: this.input }, checkpoint);
     const source = await openRecords(options.input, this.readOptions(true));
     const progress = new Progress({
       quiet: Boolean(options.quiet),
@@ -184,6 +189,12 @@ export class Job {
 /** Checks the options and opens the job (see Job); load the model only when `job.finished` is undefined. */
 export function openJob(options: PipelineOptions): Promise<Job> {
   return Job.open(options);
+}
+
+/** Every file a job at `path` writes: the output (and NPY's ids file), each as .partial, the error log, the checkpoint. */
+function jobFiles(path: string, format: OutputFormat): string[] {
+  const published = [...writtenFiles(path, format), `${path}.errors.jsonl`];
+  return [...published, ...published.map(partialPath), progressPath(path)];
 }
 
 /** A whole job: open it, then run `steps`. */

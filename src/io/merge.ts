@@ -6,13 +6,14 @@
  * `.errors.jsonl` logs are concatenated too (their row numbers are already input row numbers).
  */
 import { createReadStream } from 'node:fs';
-import { access, open, rename, rm } from 'node:fs/promises';
+import { access, open, rm } from 'node:fs/promises';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { FileError, UsageError } from '../errors.js';
 import { NPY_HEADER_BYTES, npyHeader, parseNpyHeader } from './npyWriter.js';
 import { COLUMNS_METADATA_KEY, widenColumn, writeParquetFile, type ParquetColumn } from './parquetTable.js';
+import { assertNotAnInput, publishFile, resolveOutputTarget } from './outputTarget.js';
 import { PartialFile, partialPath } from './partialFile.js';
-import { npyIdsPath, outputFormat, type OutputFormat } from './resultWriter.js';
+import { npyIdsPath, outputFormat, writtenFiles, type OutputFormat } from './resultWriter.js';
 
 export interface MergeResult {
   format: OutputFormat;
@@ -20,14 +21,18 @@ export interface MergeResult {
   rejected: number;
 }
 
-export async function mergeOutputs(output: string, shards: readonly string[], format?: string): Promise<MergeResult> {
+export async function mergeOutputs(given: string, shards: readonly string[], format?: string): Promise<MergeResult> {
   if (shards.length === 0) throw new UsageError('merge needs at least one shard output file.');
-  const resolved = outputFormat(output, format);
+  const target = await resolveOutputTarget(given);
+  if (target.kind !== 'file') throw new UsageError(`merge writes a file; ${given} is a stream.`);
+  const output = target.path;
+  const resolved = outputFormat(target, format);
+  const shardFiles = shards.flatMap((shard) => [...writtenFiles(shard, resolved), `${shard}.errors.jsonl`]);
+  await assertNotAnInput([...writtenFiles(output, resolved), `${output}.errors.jsonl`], shardFiles, 'shard');
   for (const shard of shards) {
     if (format === undefined && outputFormat(shard) !== resolved) {
-      throw new UsageError(`${shard} is not a ${resolved} file like ${output}; merge files of one format.`);
+      throw new UsageError(`${shard} is not a ${resolved} file like ${given}; merge files of one format.`);
     }
-    if (shard === output) throw new UsageError(`the merged output ${output} cannot also be a shard.`);
     if (await exists(`${shard}.progress.json`)) {
       throw new UsageError(`${shard} is unfinished (${shard}.progress.json exists): rerun that shard with --resume first.`);
     }
@@ -153,7 +158,7 @@ async function mergeParquet(output: string, files: readonly string[]): Promise<v
   const assembling = `${output}.assembling`;
   try {
     await writeParquetFile(assembling, columns, rows());
-    await rename(assembling, output);
+    await publishFile(assembling, output);
   } finally {
     await rm(assembling, { force: true });
     await rm(partialPath(output), { force: true });

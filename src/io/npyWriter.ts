@@ -9,8 +9,8 @@
 import { endianness } from 'node:os';
 import { UnsupportedError, UsageError } from '../errors.js';
 import { CsvRows } from './csvRows.js';
-import { openSink, type ByteSink, type PartialFile } from './partialFile.js';
-import { npyIdsPath, type ResultRow, type ResultWriter, type WriterCheckpoint } from './resultWriter.js';
+import { PartialFile } from './partialFile.js';
+import { committedLength, npyIdsPath, type ResultRow, type ResultWriter, type WriterCheckpoint } from './resultWriter.js';
 
 interface NpyState {
   column: string;
@@ -46,7 +46,7 @@ export function parseNpyHeader(bytes: Uint8Array, path: string): { rows: number;
 export class NpyWriter implements ResultWriter {
   private constructor(
     private readonly matrix: PartialFile,
-    private readonly ids: ByteSink,
+    private readonly ids: PartialFile,
     private readonly idRows: CsvRows,
     private state: NpyState | undefined,
   ) {}
@@ -54,8 +54,8 @@ export class NpyWriter implements ResultWriter {
   static async open(path: string, resume: WriterCheckpoint | undefined): Promise<NpyWriter> {
     if (endianness() !== 'LE') throw new UnsupportedError('NPY output is written on little-endian machines only.');
     const state = resume?.state as NpyState | undefined;
-    const matrix = (await openSink(path, 'body', resume)) as PartialFile;
-    const ids = await openSink(npyIdsPath(path), 'ids', resume);
+    const matrix = await PartialFile.open(path, committedLength(resume, 'body'));
+    const ids = await PartialFile.open(npyIdsPath(path), committedLength(resume, 'ids'));
     return new NpyWriter(matrix, ids, new CsvRows(ids, state?.idColumns, 'the NPY ids file (CSV)'), state);
   }
 

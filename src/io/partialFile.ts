@@ -2,11 +2,14 @@
  * Where output bytes go. A file output is built at `<path>.partial`: appended to through a buffer, made durable by
  * `commit()` (flush + fsync, returns the committed length), renamed to `path` by `finish()`. A resumed run reopens
  * the partial file and cuts it back to the length of the last commit, so bytes written after it (a chunk that was
- * being written when the process died) disappear. stdout ("-") is a sink that can neither resume nor rewind.
+ * being written when the process died) disappear. A stream (stdout, a FIFO) is a sink that can neither resume nor
+ * rewind: bytes go straight through, and there is no partial file to rename.
  */
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { once } from 'node:events';
 import { FileError } from '../errors.js';
+import { publishFile, type OutputTarget } from './outputTarget.js';
 
 export interface ByteSink {
   /** Bytes appended so far, committed or not. */
@@ -102,7 +105,7 @@ export class PartialFile implements ByteSink {
   async finish(): Promise<void> {
     await this.commit();
     await this.handle.close();
-    await rename(partialPath(this.path), this.path);
+    await publishFile(partialPath(this.path), this.path);
   }
 
   async abandon(remove: boolean): Promise<void> {
@@ -111,22 +114,49 @@ export class PartialFile implements ByteSink {
   }
 }
 
-/** stdout as a sink: written through, with backpressure; nothing to commit, resume or rename. */
-export class StdoutSink implements ByteSink {
+/** A stream target (stdout, a FIFO, /dev/null) as a sink: written through, with backpressure; nothing to commit, resume or rename. */
+export class StreamSink implements ByteSink {
   length = 0;
+
+  private constructor(
+    private readonly stream: NodeJS.WritableStream,
+    /** Ours to close (a FIFO we opened), unlike stdout. */
+    private readonly owned: boolean,
+  ) {}
+
+  static async open(target: OutputTarget): Promise<StreamSink> {
+    if (target.path === '-') return new StreamSink(process.stdout, false);
+    const stream = createWriteStream(target.path);
+    try {
+      await once(stream, 'open');
+    } catch (cause) {
+      throw new FileError(`cannot write ${target.given}: ${(cause as Error).message}`, { cause });
+    }
+    return new StreamSink(stream, true);
+  }
+
   async append(data: string | Uint8Array): Promise<void> {
     this.length += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-    if (!process.stdout.write(data)) await once(process.stdout, 'drain');
+    if (!this.stream.write(data)) await once(this.stream, 'drain');
   }
+
   async commit(): Promise<number> {
     return this.length;
   }
-  async finish(): Promise<void> {}
-  async abandon(): Promise<void> {}
+
+  async finish(): Promise<void> {
+    if (!this.owned) return;
+    this.stream.end();
+    await once(this.stream, 'close');
+  }
+
+  async abandon(): Promise<void> {
+    if (this.owned) (this.stream as NodeJS.WritableStream & { destroy(): void }).destroy();
+  }
 }
 
-/** Opens the sink of one file role: stdout, a fresh partial file, or a partial file cut back to its checkpoint. */
-export async function openSink(path: string, role: string, resume: { files: Record<string, number> } | undefined): Promise<ByteSink> {
-  if (path === '-') return new StdoutSink();
-  return await PartialFile.open(path, resume ? (resume.files[role] ?? 0) : undefined);
+/** The sink of a target: a stream, a fresh partial file, or a partial file cut back to `resumeLength` bytes. */
+export async function openSink(target: OutputTarget, resumeLength?: number): Promise<ByteSink> {
+  if (target.kind === 'stream') return await StreamSink.open(target);
+  return await PartialFile.open(target.path, resumeLength);
 }

@@ -5,7 +5,7 @@ import { embedEncoded } from '../../tasks/embed.js';
 import { POOLINGS, poolingRows, type Pooling } from '../../tasks/pooling.js';
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
 import { parseChoice, parseInteger } from '../options.js';
-import { runRecordPipeline } from '../pipeline.js';
+import { openJob } from '../pipeline.js';
 import { addCommonOptions, EXIT_CODES_HELP, modelOptionsFrom, pipelineOptionsFrom, type CommonCliOptions } from '../commonOptions.js';
 
 interface EmbedCliOptions extends CommonCliOptions {
@@ -43,12 +43,13 @@ export function registerEmbed(program: Command): void {
 }
 
 async function runEmbed(options: EmbedCliOptions): Promise<number> {
+  const job = await openJob(pipelineOptionsFrom(options));
+  if (job.finished !== undefined) return job.finished;
   await using model = await loadModel(options.model, modelOptionsFrom(options));
   // Fail on a bad --layer / pooler request before reading any input.
   model.resolveLayer(options.layer);
   model.assertSupports({ pooler: options.pooling === 'pooler' });
-  return await runRecordPipeline<EncodedAntibody>(
-    pipelineOptionsFrom(options),
+  return await job.run<EncodedAntibody>(
     {
       prepare({ row, record }) {
         const [encoded] = model.encode([record], row) as [EncodedAntibody];

@@ -1,13 +1,13 @@
 /** `igbert fill`: predict masked residues ('*' and --mask regions) of every row: designs and per-position candidates. */
 import { fillJson } from '../../tasks/resultRows.js';
 import type { Command } from 'commander';
-import { outputFormat, type ResultRow } from '../../io/resultWriter.js';
+import type { ResultRow } from '../../io/resultWriter.js';
 import { loadModel } from '../../node/loadModel.js';
 import { FILL_ORDERS, FILL_STRATEGIES, fillEncoded, prepareFill, resolveFillOptions, type FillOptions, type FillOrder, type FillStrategy } from '../../tasks/fill.js';
 import { parseRegions, type Region } from '../../tasks/positions.js';
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
 import { parseChoice, parseInteger, parseNumber, parseSeed } from '../options.js';
-import { runRecordPipeline } from '../pipeline.js';
+import { openJob } from '../pipeline.js';
 import { addCommonOptions, EXIT_CODES_HELP, modelOptionsFrom, pipelineOptionsFrom, type CommonCliOptions } from '../commonOptions.js';
 
 interface FillCliOptions extends CommonCliOptions {
@@ -82,10 +82,12 @@ async function runFill(options: FillCliOptions): Promise<number> {
   // Fail on option combinations (greedy with --num, ...) and bad regions before loading the model.
   resolveFillOptions(fillOptions);
   const regions: Region[] = options.mask !== undefined ? parseRegions(options.mask, '--mask') : [];
-  const csv = outputFormat(options.output, options.format) === 'csv';
+  const job = await openJob(pipelineOptionsFrom(options));
+  if (job.finished !== undefined) return job.finished;
+  const csv = job.format === 'csv';
   await using model = await loadModel(options.model, modelOptionsFrom(options));
   model.assertSupports({ logProbs: true });
-  return await runRecordPipeline(pipelineOptionsFrom(options), {
+  return await job.run({
     prepare({ row, record }) {
       const [encoded] = model.encode([record], row) as [EncodedAntibody];
       return prepareFill(model, encoded, regions, row);

@@ -11,7 +11,7 @@ import { AMINO_ACIDS, parseRegions, recordLocation, type Region } from '../../ta
 import { prepareScan, scanEncoded, type PreparedScan } from '../../tasks/scan.js';
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
 import { collect, parseChoice } from '../options.js';
-import { runRecordPipeline } from '../pipeline.js';
+import { openJob } from '../pipeline.js';
 import { SvgFolder } from '../svgFolder.js';
 import { addCommonOptions, EXIT_CODES_HELP, modelOptionsFrom, pipelineOptionsFrom, type CommonCliOptions } from '../commonOptions.js';
 
@@ -84,9 +84,11 @@ async function runMutations(options: MutateCliOptions): Promise<number> {
       throw error;
     }
   }
+  const job = await openJob(pipelineOptionsFrom(options));
+  if (job.finished !== undefined) return job.finished;
   await using model = await loadModel(options.model, modelOptionsFrom(options));
   model.assertSupports({ logProbs: true });
-  return await runRecordPipeline(pipelineOptionsFrom(options), {
+  return await job.run({
     prepare(numbered) {
       const [encoded] = model.encode([numbered.record], numbered.row) as [EncodedAntibody];
       const where = recordLocation(encoded, numbered.row);
@@ -114,10 +116,12 @@ async function runMutations(options: MutateCliOptions): Promise<number> {
 async function runScan(options: MutateCliOptions): Promise<number> {
   if (options.mutations.length > 0) throw new UsageError('--scan scores every substitution itself; drop --mutations (or drop --scan).');
   const regions: Region[] = options.region !== undefined ? parseRegions(options.region, '--region') : [];
+  const job = await openJob(pipelineOptionsFrom(options));
+  if (job.finished !== undefined) return job.finished;
   await using model = await loadModel(options.model, modelOptionsFrom(options));
   model.assertSupports({ logProbs: true });
   const heatmaps = options.heatmap ? new SvgFolder(options.heatmap) : undefined;
-  return await runRecordPipeline<{ prepared: PreparedScan; row: number }>(pipelineOptionsFrom(options), {
+  return await job.run<{ prepared: PreparedScan; row: number }>({
     prepare({ row, record }) {
       const [encoded] = model.encode([record], row) as [EncodedAntibody];
       return { prepared: prepareScan(encoded, regions, row), row };

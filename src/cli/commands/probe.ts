@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { FileError, InputError, UsageError } from '../../errors.js';
 import { loadModel } from '../../node/loadModel.js';
-import { openResultWriter } from '../../io/resultWriter.js';
+import { assertNotAnInput, resolveOutputTarget, type OutputTarget } from '../../io/outputTarget.js';
+import { openResultWriter, outputFormat, writtenFiles } from '../../io/resultWriter.js';
 import { EmbeddingCache } from '../../probe/cache.js';
 import { FEATURE_RECIPES, type FeatureRecipe, type RejectedRow } from '../../probe/features.js';
 import { parseHead } from '../../probe/head.js';
@@ -63,7 +64,7 @@ async function openModel(options: SharedOptions) {
 }
 
 /** Logs skipped and rejected rows to <output>.errors.jsonl; returns how many there were. */
-async function logRejects(output: string, skipped: readonly SkippedRow[], rejected: readonly RejectedRow[]): Promise<number> {
+async function logRejects(output: OutputTarget, skipped: readonly SkippedRow[], rejected: readonly RejectedRow[]): Promise<number> {
   const rejects = new RejectLog(output);
   try {
     const all = [
@@ -82,6 +83,8 @@ async function logRejects(output: string, skipped: readonly SkippedRow[], reject
 
 async function runFit(options: FitCliOptions): Promise<number> {
   if (!/\.json$/i.test(options.output)) throw new UsageError(`--output must be a .json file (the head); got ${options.output}.`);
+  const target = await resolveOutputTarget(options.output, [options.input]);
+  if (target.kind !== 'file') throw new UsageError(`--output must be a file: the head is written with its report beside it; got ${options.output}.`);
   if ((options.threshold !== undefined || options.positive !== undefined) && options.task !== 'classification') {
     throw new UsageError(`${options.threshold !== undefined ? '--threshold' : '--positive'} defines classes; it needs --task classification.`);
   }
@@ -102,7 +105,7 @@ async function runFit(options: FitCliOptions): Promise<number> {
     ...(options.cache ? {} : { cache: false as const }),
     log,
   });
-  const files = await writeProbeFiles(result, options.output);
+  const files = await writeProbeFiles(result, target.path);
   for (const c of result.targets.conflicts) {
     log(`warning: rows ${c.rows.join(', ')} are the same antibody with different labels (${c.values.join(' vs ')}); kept as given.`);
   }
@@ -111,10 +114,13 @@ async function runFit(options: FitCliOptions): Promise<number> {
     .join(', ');
   log(`${options.folds}-fold CV on ${result.rows.length} rows: ${summary}`);
   log(`wrote ${files.head}, ${files.markdown}, ${files.svg}`);
-  return (await logRejects(options.output, result.targets.skipped, result.rejected)) > 0 ? EXIT.rowsRejected : EXIT.ok;
+  return (await logRejects(target, result.targets.skipped, result.rejected)) > 0 ? EXIT.rowsRejected : EXIT.ok;
 }
 
 async function runPredict(options: PredictCliOptions): Promise<number> {
+  const target = await resolveOutputTarget(options.output);
+  const format = outputFormat(target);
+  if (target.kind === 'file') await assertNotAnInput([...writtenFiles(target.path, format), `${target.path}.errors.jsonl`], [options.input, options.head]);
   let text: string;
   try {
     text = await readFile(options.head, 'utf8');
@@ -127,7 +133,7 @@ async function runPredict(options: PredictCliOptions): Promise<number> {
     ...(options.cache ? {} : { cache: false as const }),
     log,
   });
-  const writer = await openResultWriter(options.output);
+  const writer = await openResultWriter(target, format);
   try {
     for (const p of predictions) {
       await writer.write(
@@ -141,7 +147,7 @@ async function runPredict(options: PredictCliOptions): Promise<number> {
     await writer.abandon(true);
     throw error;
   }
-  return (await logRejects(options.output, [], rejected)) > 0 ? EXIT.rowsRejected : EXIT.ok;
+  return (await logRejects(target, [], rejected)) > 0 ? EXIT.rowsRejected : EXIT.ok;
 }
 
 const EXIT_HELP = '\nExit codes: 0 success; 1 failure; 2 usage error; 3 some rows not used (listed in <output>.errors.jsonl).';

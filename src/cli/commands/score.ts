@@ -7,7 +7,7 @@ import { loadModel } from '../../node/loadModel.js';
 import { checkScorable, scoreEncoded, SCORE_METHODS, type ScoreMethod } from '../../tasks/score.js';
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
 import { parseChoice } from '../options.js';
-import { runRecordPipeline } from '../pipeline.js';
+import { openJob } from '../pipeline.js';
 import { SvgFolder } from '../svgFolder.js';
 import { addCommonOptions, EXIT_CODES_HELP, modelOptionsFrom, pipelineOptionsFrom, type CommonCliOptions } from '../commonOptions.js';
 
@@ -55,10 +55,12 @@ async function runScore(options: ScoreCliOptions): Promise<number> {
   if (options.perResidue && outputFormat(options.output, options.format) === 'csv') {
     throw new UsageError('--per-residue writes an array per row, which CSV cannot hold; write .jsonl, or use --plot for figures.');
   }
+  const job = await openJob(pipelineOptionsFrom(options));
+  if (job.finished !== undefined) return job.finished;
   await using model = await loadModel(options.model, modelOptionsFrom(options));
   model.assertSupports({ logProbs: true });
   const plots = options.plot ? new SvgFolder(options.plot) : undefined;
-  return await runRecordPipeline<{ encoded: EncodedAntibody; row: number }>(pipelineOptionsFrom(options), {
+  return await job.run<{ encoded: EncodedAntibody; row: number }>({
     prepare({ row, record }) {
       const [encoded] = model.encode([record], row) as [EncodedAntibody];
       checkScorable(encoded, row);

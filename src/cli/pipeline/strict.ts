@@ -1,5 +1,6 @@
 /** `--strict`: every row of the job's range is read and validated first; bad rows are listed and nothing else is done. */
 import { InputError } from '../../errors.js';
+import type { OutputTarget } from '../../io/outputTarget.js';
 import type { NumberedRecord } from '../../io/readRecords.js';
 import { RejectLog } from '../rejects.js';
 import type { RowRange } from '../shard.js';
@@ -9,7 +10,7 @@ export async function checkEveryRow<T>(
   records: AsyncIterable<NumberedRecord>,
   range: RowRange,
   prepare: (numbered: NumberedRecord) => T,
-  output: string,
+  output: OutputTarget,
 ): Promise<void> {
   const bad: Rejection[] = [];
   for await (const numbered of records) {
