@@ -136,6 +136,47 @@ describe('files: nothing is ever destroyed (#13 items 1-2)', () => {
   });
 });
 
+describe('fail before the work: what each format can hold (#13 items 8, 10)', () => {
+  const NO_MODEL = join(tempDir(), 'no-model'); // refused before the model is even looked for
+  const cases: [string, string[], RegExp][] = [
+    ['embed to CSV', ['embed', '--output', 'x.csv'], /CSV cannot hold column "embedding" \(a float32 vector\); write \.jsonl, \.npy or \.parquet instead/],
+    ['embed --residues to NPY', ['embed', '--residues', '--output', 'x.npy'], /NPY cannot hold column "residue_embeddings" .*; write \.jsonl or \.parquet instead, or drop --residues/],
+    ['score --per-residue to Parquet', ['score', '--per-residue', '--output', 's.parquet'], /Parquet cannot hold column "per_residue" \(a list of numbers of varying length\); write \.jsonl instead, or drop --per-residue/],
+    ['score --per-residue to CSV', ['score', '--per-residue', '--output', 's.csv'], /CSV cannot hold column "per_residue"/],
+    ['score to NPY', ['score', '--output', 's.npy'], /NPY holds one float32 vector per row, and these rows have none; write \.jsonl, \.csv or \.parquet instead/],
+    ['mutate to NPY', ['mutate', '--mutations', 'H:E1A', '--output', 'm.npy'], /NPY holds one float32 vector per row/],
+    ['fill to NPY', ['fill', '--mask', 'H:1', '--output', 'f.npy'], /NPY cannot hold column "designs" \(nested objects\); write \.jsonl or \.parquet instead/],
+    ['fill to stdout as Parquet', ['fill', '--mask', 'H:1', '--output', '-', '--format', 'parquet'], /parquet output needs a file/],
+    ['--format that contradicts the extension', ['embed', '--output', 'k.csv', '--format', 'jsonl'], /--format jsonl, but \S*k\.csv ends in \.csv \(CSV\); make them agree/],
+    ['tokenize to CSV', ['tokenize', '--output', 't.csv'], /CSV cannot hold column "input_ids"/],
+    ['--keep-cols naming an output column', ['fill', '--mask', 'H:1', '--output', 'f.csv', '--keep-cols', 'heavy'], /--keep-cols "heavy": the output already has a column of that name/],
+  ];
+  for (const [label, args, message] of cases) {
+    test(`${label} → exit 2 before the model loads`, () => {
+      const dir = workspace();
+      const run = igbert([args[0] as string, '--model', NO_MODEL, '--input', join(dir, 's.csv'), ...args.slice(1).map((a) => (/\.\w+$/.test(a) ? join(dir, a) : a))]);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, message);
+      assert.deepEqual(readdirSync(dir).sort(), ['s.csv', 's.jsonl']);
+    });
+  }
+
+  test('--keep-cols id keeps the id, as documented (it is the output\'s id column)', () => {
+    const run = igbert(['embed', '--model', MODEL, '--input', '-', '--output', '-', '--keep-cols', 'id,light'], CSV);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(jsonLines(run.stdout).map((r) => Object.keys(r)), [['id', 'light', 'embedding'], ['id', 'light', 'embedding']]);
+  });
+
+  test('--format agrees with the extension when both are given, and decides when the extension does not', () => {
+    const dir = workspace();
+    const agreeing = igbert(['embed', '--model', MODEL, '--input', join(dir, 's.csv'), '--output', join(dir, 'e.json'), '--format', 'jsonl']);
+    assert.equal(agreeing.code, 0, agreeing.stderr);
+    const deciding = igbert(['embed', '--model', MODEL, '--input', join(dir, 's.csv'), '--output', join(dir, 'e.out'), '--format', 'jsonl']);
+    assert.equal(deciding.code, 0, deciding.stderr);
+    assert.deepEqual(jsonLines(readFileSync(join(dir, 'e.out'), 'utf8')).map((r) => r.id), ['a', 'b']);
+  });
+});
+
 describe('one error style (#13 item 13)', () => {
   const commanderErrors: [string, string[], RegExp][] = [
     ['a missing required option', ['embed', '--model', MODEL, '--output', 'x.jsonl'], /^igbert: error: required option '--input <file>' not specified \(see igbert embed --help\)\n$/],

@@ -11,7 +11,8 @@
  * --strict (pipeline/strict.ts, everything validated before any work) and --keep-cols (pipeline/keptColumns.ts).
  */
 import { UsageError } from '../errors.js';
-import { describeColumns, isDefaultColumns, type ResolvedColumns } from '../io/columns.js';
+import { describeColumns, isDefaultColumns } from '../io/columns.js';
+import { checkOutputHolds, type ColumnSpec } from '../io/outputFormats.js';
 import { inputIdentity } from '../io/inputSource.js';
 import { assertNotAnInput, resolveOutputTarget, type OutputTarget } from '../io/outputTarget.js';
 import { partialPath } from '../io/partialFile.js';
@@ -21,7 +22,7 @@ import { progressPath, type JobCheckpoint } from './checkpoint.js';
 import { EXIT } from './exitCodes.js';
 import { preparedChunks, type PreparedChunk } from './pipeline/chunks.js';
 import { JobOutput } from './pipeline/jobOutput.js';
-import { withKeptColumns } from './pipeline/keptColumns.js';
+import { KeptColumns } from './pipeline/keptColumns.js';
 import { startPoint } from './pipeline/resume.js';
 import { checkEveryRow } from './pipeline/strict.js';
 import { processChunk, type ProcessRows } from './pipeline/work.js';
@@ -57,6 +58,12 @@ export interface PipelineSteps<T> {
   process: ProcessRows<T>;
 }
 
+/** What a command tells the pipeline before the model loads. */
+export interface JobSpec {
+  /** The columns of the command's result rows (they may depend on the format): checked against the format. */
+  columns?: readonly ColumnSpec[] | ((format: OutputFormat) => readonly ColumnSpec[]);
+}
+
 const noop = (): void => {};
 
 /**
@@ -64,10 +71,9 @@ const noop = (): void => {};
  * and the shard's rows counted. `run` does the work.
  */
 export class Job {
-  private columns: ResolvedColumns | undefined;
-
   private constructor(
     private readonly options: PipelineOptions,
+    private readonly keep: KeptColumns,
     private readonly target: OutputTarget,
     readonly format: OutputFormat,
     private readonly input: JobCheckpoint['input'],
@@ -77,9 +83,12 @@ export class Job {
     readonly finished: number | undefined,
   ) {}
 
-  static async open(options: PipelineOptions): Promise<Job> {
+  static async open(options: PipelineOptions, spec: JobSpec = {}): Promise<Job> {
     const target = await resolveOutputTarget(options.output);
     const format = outputFormat(target, options.format);
+    const columns = typeof spec.columns === 'function' ? spec.columns(format) : spec.columns;
+    if (columns) checkOutputHolds(format, target, columns);
+    const keep = new KeptColumns(options.keepColumns ?? [], columns);
     const toFile = target.kind === 'file';
     if (toFile) await assertNotAnInput(jobFiles(target.path, format), [options.input]);
     if (options.resume && !toFile) throw new UsageError('--resume needs --output FILE (a stream such as stdout or a FIFO cannot be continued).');
@@ -91,7 +100,7 @@ export class Job {
     }
     const input = (await inputIdentity(options.input)) ?? null;
     const start = toFile ? await startPoint(target.path, Boolean(options.resume), options.job ?? {}, input, note(options)) : {};
-    const job = new Job(options, target, format, input, { start: 0, end: Infinity }, start.finished === undefined ? start.checkpoint : undefined, start.finished);
+    const job = new Job(options, keep, target, format, input, { start: 0, end: Infinity }, start.finished === undefined ? start.checkpoint : undefined, start.finished);
     if (start.finished !== undefined || !options.shard) return job;
     const total = await countRows(options.input, job.readOptions(false));
     const range = shardRange(total, options.shard, job.chunkRows);
@@ -101,7 +110,7 @@ export class Job {
         ? `shard ${index}/${count}: rows ${range.start + 1}-${range.end} of ${total}`
         : `shard ${index}/${count}: no rows (${total} rows make fewer chunks than shards)`,
     );
-    return new Job(options, target, format, input, range, job.checkpoint, undefined);
+    return new Job(options, keep, target, format, input, range, job.checkpoint, undefined);
   }
 
   private get chunkRows(): number {
@@ -109,15 +118,10 @@ export class Job {
   }
 
   private readOptions(announce: boolean): ReadOptions {
-    const keep = this.options.keepColumns ?? [];
     return {
       ...this.options,
       onColumns: (resolved, names) => {
-        this.columns = resolved;
-        const missing = keep.filter((name) => !names.includes(name));
-        if (missing.length > 0) {
-          throw new UsageError(`--keep-cols: ${missing.map((m) => JSON.stringify(m)).join(', ')} not in the input (found: ${names.join(', ')}).`);
-        }
+        this.keep.resolve(resolved, names);
         if (announce && !isDefaultColumns(resolved)) note(this.options)(`input columns: ${describeColumns(resolved)}`);
       },
     };
@@ -161,7 +165,6 @@ export class Job {
 
   /** The model works on chunk k while chunk k+1 is read and validated and chunk k-1 is written and committed. */
   private async overlap<T>(chunks: AsyncGenerator<PreparedChunk<T>>, steps: PipelineSteps<T>, output: JobOutput, progress: Progress): Promise<void> {
-    const keep = this.options.keepColumns ?? [];
     let next = chunks.next();
     next.catch(noop);
     let writing: Promise<void> = Promise.resolve();
@@ -171,7 +174,7 @@ export class Job {
         if (done) break;
         next = chunks.next();
         next.catch(noop);
-        const rows = withKeptColumns(await processChunk(chunk, steps.process), chunk.sources, keep, this.columns);
+        const rows = this.keep.rows(await processChunk(chunk, steps.process), chunk.sources);
         await writing;
         writing = output.writeChunk(chunk.size, chunk.rejected, rows).then(() => progress.add(chunk.size, chunk.tokens, rows.length));
         writing.catch(noop);
@@ -187,8 +190,8 @@ export class Job {
 }
 
 /** Checks the options and opens the job (see Job); load the model only when `job.finished` is undefined. */
-export function openJob(options: PipelineOptions): Promise<Job> {
-  return Job.open(options);
+export function openJob(options: PipelineOptions, spec: JobSpec = {}): Promise<Job> {
+  return Job.open(options, spec);
 }
 
 /** Every file a job at `path` writes: the output (and NPY's ids file), each as .partial, the error log, the checkpoint. */

@@ -6,11 +6,11 @@
  * returns a checkpoint (committed byte length of each file + the writer's own state) that the pipeline records, and
  * `openResultWriter(..., checkpoint)` continues from it. `finish()` publishes the files under their final names.
  */
-import { UsageError } from '../errors.js';
 import { jsonValue } from './jsonValue.js';
 import { NpyWriter } from './npyWriter.js';
 import { ParquetResultWriter } from './parquetWriter.js';
 import { CsvRows } from './csvRows.js';
+import { checkTargetTakes, outputFormat, type OutputFormat } from './outputFormats.js';
 import { plainTarget, type OutputTarget } from './outputTarget.js';
 import { openSink, type ByteSink } from './partialFile.js';
 
@@ -31,29 +31,7 @@ export interface ResultWriter {
   abandon(remove: boolean): Promise<void>;
 }
 
-export const OUTPUT_FORMATS = ['jsonl', 'csv', 'npy', 'parquet'] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
-
-/**
- * Format from --format, else from the extension (.jsonl/.ndjson/.json, .csv, .npy, .parquet); a stream (stdout, a
- * FIFO) without one is JSON Lines.
- */
-export function outputFormat(place: OutputTarget | string, format?: string): OutputFormat {
-  if (format !== undefined) {
-    if ((OUTPUT_FORMATS as readonly string[]).includes(format)) return format as OutputFormat;
-    throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}; got ${JSON.stringify(format)}.`);
-  }
-  const target = plainTarget(place);
-  const path = target.given;
-  if (/\.(jsonl|ndjson|json)$/i.test(path) || (target.kind === 'stream' && !/\.\w+$/.test(path))) return 'jsonl';
-  if (/\.csv$/i.test(path)) return 'csv';
-  if (/\.npy$/i.test(path)) return 'npy';
-  if (/\.(parquet|pq)$/i.test(path)) return 'parquet';
-  throw new UsageError(
-    `cannot tell the output format of ${path} from its extension; use .jsonl, .csv, .npy or .parquet, ` +
-      `or pass --format ${OUTPUT_FORMATS.join('|')}.`,
-  );
-}
+export { OUTPUT_FORMATS, outputFormat, type OutputFormat } from './outputFormats.js';
 
 /** The NPY writer's second file: ids and the other scalar columns, one CSV row per matrix row. */
 export function npyIdsPath(path: string): string {
@@ -74,9 +52,7 @@ export function writtenFiles(path: string, format: OutputFormat): string[] {
 export async function openResultWriter(place: OutputTarget | string, format?: string, resume?: WriterCheckpoint): Promise<ResultWriter> {
   const target = plainTarget(place);
   const resolved = outputFormat(target, format);
-  if (target.kind === 'stream' && (resolved === 'npy' || resolved === 'parquet')) {
-    throw new UsageError(`${resolved} output needs a file (it is completed at the end); use --output FILE.${resolved}.`);
-  }
+  checkTargetTakes(resolved, target);
   const body = committedLength(resume, 'body');
   switch (resolved) {
     case 'jsonl':

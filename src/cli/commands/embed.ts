@@ -1,5 +1,6 @@
 /** `igbert embed`: sequence (and residue) embeddings for every row of a CSV, as JSON lines in input order. */
 import type { Command } from 'commander';
+import { scalarColumns, type ColumnSpec } from '../../io/outputFormats.js';
 import { loadModel } from '../../node/loadModel.js';
 import { embedEncoded } from '../../tasks/embed.js';
 import { POOLINGS, poolingRows, type Pooling } from '../../tasks/pooling.js';
@@ -43,7 +44,12 @@ export function registerEmbed(program: Command): void {
 }
 
 async function runEmbed(options: EmbedCliOptions): Promise<number> {
-  const job = await openJob(pipelineOptionsFrom(options));
+  const columns: ColumnSpec[] = [
+    ...scalarColumns('id'),
+    { name: 'embedding', holds: 'vector' },
+    ...(options.residues ? [{ name: 'residue_embeddings', holds: 'vectors', option: '--residues' } as const] : []),
+  ];
+  const job = await openJob(pipelineOptionsFrom(options), { columns });
   if (job.finished !== undefined) return job.finished;
   await using model = await loadModel(options.model, modelOptionsFrom(options));
   // Fail on a bad --layer / pooler request before reading any input.

@@ -1,6 +1,7 @@
 /** `igbert fill`: predict masked residues ('*' and --mask regions) of every row: designs and per-position candidates. */
 import { fillJson } from '../../tasks/resultRows.js';
 import type { Command } from 'commander';
+import { scalarColumns, type ColumnSpec, type OutputFormat } from '../../io/outputFormats.js';
 import type { ResultRow } from '../../io/resultWriter.js';
 import { loadModel } from '../../node/loadModel.js';
 import { FILL_ORDERS, FILL_STRATEGIES, fillEncoded, prepareFill, resolveFillOptions, type FillOptions, type FillOrder, type FillStrategy } from '../../tasks/fill.js';
@@ -82,7 +83,11 @@ async function runFill(options: FillCliOptions): Promise<number> {
   // Fail on option combinations (greedy with --num, ...) and bad regions before loading the model.
   resolveFillOptions(fillOptions);
   const regions: Region[] = options.mask !== undefined ? parseRegions(options.mask, '--mask') : [];
-  const job = await openJob(pipelineOptionsFrom(options));
+  const columns = (format: OutputFormat): ColumnSpec[] =>
+    format === 'csv'
+      ? scalarColumns('id', 'design', 'heavy', 'light', 'logprob')
+      : [...scalarColumns('id'), { name: 'designs', holds: 'nested' }, { name: 'positions', holds: 'nested' }];
+  const job = await openJob(pipelineOptionsFrom(options), { columns });
   if (job.finished !== undefined) return job.finished;
   const csv = job.format === 'csv';
   await using model = await loadModel(options.model, modelOptionsFrom(options));

@@ -2,6 +2,7 @@
 import { scanSubstitutions } from '../../tasks/resultRows.js';
 import type { Command } from 'commander';
 import { describeLocation, InputError, UsageError } from '../../errors.js';
+import { scalarColumns } from '../../io/outputFormats.js';
 import type { NumberedRecord } from '../../io/readRecords.js';
 import type { ResultRow } from '../../io/resultWriter.js';
 import { scanHeatmapSvg } from '../../io/svg/heatmap.js';
@@ -84,7 +85,7 @@ async function runMutations(options: MutateCliOptions): Promise<number> {
       throw error;
     }
   }
-  const job = await openJob(pipelineOptionsFrom(options));
+  const job = await openJob(pipelineOptionsFrom(options), { columns: scalarColumns('id', 'mutations', 'score') });
   if (job.finished !== undefined) return job.finished;
   await using model = await loadModel(options.model, modelOptionsFrom(options));
   model.assertSupports({ logProbs: true });
@@ -116,7 +117,7 @@ async function runMutations(options: MutateCliOptions): Promise<number> {
 async function runScan(options: MutateCliOptions): Promise<number> {
   if (options.mutations.length > 0) throw new UsageError('--scan scores every substitution itself; drop --mutations (or drop --scan).');
   const regions: Region[] = options.region !== undefined ? parseRegions(options.region, '--region') : [];
-  const job = await openJob(pipelineOptionsFrom(options));
+  const job = await openJob(pipelineOptionsFrom(options), { columns: scalarColumns('id', 'chain', 'position', 'wt', 'mut', 'score') });
   if (job.finished !== undefined) return job.finished;
   await using model = await loadModel(options.model, modelOptionsFrom(options));
   model.assertSupports({ logProbs: true });

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { FileError, InputError, UsageError } from '../../errors.js';
 import { loadModel } from '../../node/loadModel.js';
 import { assertNotAnInput, resolveOutputTarget, type OutputTarget } from '../../io/outputTarget.js';
+import { checkOutputHolds, scalarColumns } from '../../io/outputFormats.js';
 import { openResultWriter, outputFormat, writtenFiles } from '../../io/resultWriter.js';
 import { EmbeddingCache } from '../../probe/cache.js';
 import { FEATURE_RECIPES, type FeatureRecipe, type RejectedRow } from '../../probe/features.js';
@@ -120,6 +121,7 @@ async function runFit(options: FitCliOptions): Promise<number> {
 async function runPredict(options: PredictCliOptions): Promise<number> {
   const target = await resolveOutputTarget(options.output);
   const format = outputFormat(target);
+  checkOutputHolds(format, target, scalarColumns('row', 'id', 'prediction'));
   if (target.kind === 'file') await assertNotAnInput([...writtenFiles(target.path, format), `${target.path}.errors.jsonl`], [options.input, options.head]);
   let text: string;
   try {

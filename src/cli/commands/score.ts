@@ -1,7 +1,6 @@
 /** `igbert score`: pseudo-log-likelihood or wild-type marginal likelihood of every row, in input order. */
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
-import { outputFormat } from '../../io/resultWriter.js';
+import { scalarColumns, type ColumnSpec } from '../../io/outputFormats.js';
 import { residuePlotSvg } from '../../io/svg/residuePlot.js';
 import { loadModel } from '../../node/loadModel.js';
 import { checkScorable, scoreEncoded, SCORE_METHODS, type ScoreMethod } from '../../tasks/score.js';
@@ -52,10 +51,11 @@ export function registerScore(program: Command): void {
 }
 
 async function runScore(options: ScoreCliOptions): Promise<number> {
-  if (options.perResidue && outputFormat(options.output, options.format) === 'csv') {
-    throw new UsageError('--per-residue writes an array per row, which CSV cannot hold; write .jsonl, or use --plot for figures.');
-  }
-  const job = await openJob(pipelineOptionsFrom(options));
+  const columns: ColumnSpec[] = [
+    ...scalarColumns('id', 'method', 'pll', 'pll_mean', 'perplexity', 'heavy_pll', 'light_pll'),
+    ...(options.perResidue ? [{ name: 'per_residue', holds: 'list', option: '--per-residue' } as const] : []),
+  ];
+  const job = await openJob(pipelineOptionsFrom(options), { columns });
   if (job.finished !== undefined) return job.finished;
   await using model = await loadModel(options.model, modelOptionsFrom(options));
   model.assertSupports({ logProbs: true });

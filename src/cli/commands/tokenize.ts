@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { FileError } from '../../errors.js';
+import { checkOutputHolds, extensionFormat, type ColumnSpec } from '../../io/outputFormats.js';
 import { resolveOutputTarget } from '../../io/outputTarget.js';
 import { openResultWriter } from '../../io/resultWriter.js';
 import { loadTokenizer } from '../../node/loadModel.js';
@@ -13,6 +14,8 @@ interface TokenizeCliOptions extends HubCliOptions {
   input: string;
   output: string;
 }
+
+const TOKENIZER_COLUMNS: ColumnSpec[] = ['input_ids', 'attention_mask', 'token_type_ids', 'special_tokens_mask'].map((name) => ({ name, holds: 'list' }));
 
 export function registerTokenize(program: Command): void {
   const command = program
@@ -31,6 +34,7 @@ export function registerTokenize(program: Command): void {
     );
   addHubOptions(command).action(async (options: TokenizeCliOptions) => {
       const target = await resolveOutputTarget(options.output, [options.input]);
+      checkOutputHolds(extensionFormat(target.given) ?? 'jsonl', target, TOKENIZER_COLUMNS);
       const tokenizer = await loadTokenizer(options.model, { hub: hubOptionsFrom(options) });
       const lines = splitLines(await readText(options.input));
       const output = await openResultWriter(target, 'jsonl');
