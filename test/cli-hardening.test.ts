@@ -177,6 +177,55 @@ describe('fail before the work: what each format can hold (#13 items 8, 10)', ()
   });
 });
 
+describe('option mistakes are usage errors, row problems stay rows (#13 item 9)', () => {
+  const NO_MODEL = join(tempDir(), 'no-model');
+  const beforeLoading: [string, string[], RegExp][] = [
+    ['mutate with neither --mutations nor a mutations column', ['mutate'], /mutate needs mutation sets: pass --mutations, or give the input a "mutations" column \(found: id, heavy, light\)/],
+    ['mutate --mutations at position 0', ['mutate', '--mutations', 'H:E1A;H:E0A'], /--mutations: "H:E0A": positions are 1-based/],
+  ];
+  for (const [label, args, message] of beforeLoading) {
+    test(`${label} → exit 2 before the model loads`, () => {
+      const dir = workspace();
+      const run = igbert([args[0] as string, '--model', NO_MODEL, '--input', join(dir, 's.csv'), '--output', join(dir, 'o.jsonl'), ...args.slice(1)]);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, message);
+      assert.deepEqual(readdirSync(dir).sort(), ['s.csv', 's.jsonl']);
+    });
+  }
+
+  const fitNoRow: [string, string[], RegExp][] = [
+    ['fill --mask H:1-500', ['fill', '--mask', 'H:1-500'], /--mask H:1-500 fits no row of the input \(row 1: goes beyond the heavy chain \(5 residues\)\); nothing was processed/],
+    ['mutate --scan --region H:200-210', ['mutate', '--scan', '--region', 'H:200-210'], /--region H:200-210 fits no row/],
+    ['mutate --mutations H:E200A', ['mutate', '--mutations', 'H:E200A'], /--mutations H:E200A fits no row/],
+    ['fill --mask L:6 (a light chain of 5, and one absent)', ['fill', '--mask', 'L:6'], /--mask L:6 fits no row of the input \(row 1: goes beyond the light chain \(5 residues\)\)/],
+  ];
+  for (const [label, args, message] of fitNoRow) {
+    test(`${label}: beyond every row's chain → exit 2, no output written`, () => {
+      const dir = workspace();
+      const run = igbert([args[0] as string, '--model', MODEL, '--input', join(dir, 's.csv'), '--output', join(dir, 'o.jsonl'), ...args.slice(1)]);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, message);
+      assert.deepEqual(readdirSync(dir).sort(), ['s.csv', 's.jsonl']);
+    });
+  }
+
+  test('a region that fits some rows rejects only the others (exit 3)', () => {
+    const dir = workspace();
+    const run = igbert(['fill', '--model', MODEL, '--input', join(dir, 's.csv'), '--output', join(dir, 'o.jsonl'), '--mask', 'H:5']);
+    assert.equal(run.code, 3, run.stderr);
+    assert.deepEqual(jsonLines(readFileSync(join(dir, 'o.jsonl'), 'utf8')).map((r) => r.id), ['a']);
+    const [error] = jsonLines(readFileSync(join(dir, 'o.jsonl.errors.jsonl'), 'utf8'));
+    assert.equal(error.row, 2);
+    assert.match(error.error, /--mask H:5 goes beyond the heavy chain \(4 residues\)/);
+  });
+
+  test('--strict with stdin is refused (it reads the input twice; stdin would give no rows the second time)', () => {
+    const run = igbert(['embed', '--model', MODEL, '--input', '-', '--output', '-', '--strict'], CSV);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /--strict needs --input FILE/);
+  });
+});
+
 describe('one error style (#13 item 13)', () => {
   const commanderErrors: [string, string[], RegExp][] = [
     ['a missing required option', ['embed', '--model', MODEL, '--output', 'x.jsonl'], /^igbert: error: required option '--input <file>' not specified \(see igbert embed --help\)\n$/],

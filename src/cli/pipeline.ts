@@ -16,7 +16,7 @@ import { checkOutputHolds, type ColumnSpec } from '../io/outputFormats.js';
 import { inputIdentity } from '../io/inputSource.js';
 import { assertNotAnInput, resolveOutputTarget, type OutputTarget } from '../io/outputTarget.js';
 import { partialPath } from '../io/partialFile.js';
-import { inputFormat, openRecords, type NumberedRecord, type ReadOptions } from '../io/readRecords.js';
+import { inputFormat, openRecords, type NumberedRecord, type ReadOptions, type RecordSource } from '../io/readRecords.js';
 import { openResultWriter, outputFormat, writtenFiles, type OutputFormat } from '../io/resultWriter.js';
 import { progressPath, type JobCheckpoint } from './checkpoint.js';
 import { EXIT } from './exitCodes.js';
@@ -26,6 +26,7 @@ import { KeptColumns } from './pipeline/keptColumns.js';
 import { startPoint } from './pipeline/resume.js';
 import { checkEveryRow } from './pipeline/strict.js';
 import { processChunk, type ProcessRows } from './pipeline/work.js';
+import { OptionMisfits } from './optionFit.js';
 import { Progress } from './progress.js';
 import { RejectLog } from './rejects.js';
 import { shardRange, type RowRange, type Shard } from './shard.js';
@@ -62,26 +63,36 @@ export interface PipelineSteps<T> {
 export interface JobSpec {
   /** The columns of the command's result rows (they may depend on the format): checked against the format. */
   columns?: readonly ColumnSpec[] | ((format: OutputFormat) => readonly ColumnSpec[]);
+  /** Checks the input's column names (undefined for FASTA, which has none); throws UsageError when one is missing. */
+  checkInput?(names: readonly string[] | undefined): void;
 }
 
 const noop = (): void => {};
 
 /**
- * A job before the model is loaded: options checked, where to start known (a finished output needs no model at all)
- * and the shard's rows counted. `run` does the work.
+ * A job before the model is loaded: options checked, the output target resolved, where to start known (a finished
+ * output needs no model at all), the shard's rows counted, and the input opened up to its first row, so that a
+ * missing column is a usage error before any work. `run` does the work.
  */
 export class Job {
+  private range: RowRange = { start: 0, end: Infinity };
+  private checkpoint: JobCheckpoint | undefined;
+  private done: number | undefined;
+  private source: RecordSource | undefined;
+  private inputColumns: readonly string[] | undefined;
+
   private constructor(
     private readonly options: PipelineOptions,
     private readonly keep: KeptColumns,
     private readonly target: OutputTarget,
     readonly format: OutputFormat,
     private readonly input: JobCheckpoint['input'],
-    private readonly range: RowRange,
-    private readonly checkpoint: JobCheckpoint | undefined,
-    /** The exit code when --resume found the output already complete: there is nothing to run. */
-    readonly finished: number | undefined,
   ) {}
+
+  /** The exit code when --resume found the output already complete: there is nothing to run. */
+  get finished(): number | undefined {
+    return this.done;
+  }
 
   static async open(options: PipelineOptions, spec: JobSpec = {}): Promise<Job> {
     const target = await resolveOutputTarget(options.output);
@@ -92,25 +103,27 @@ export class Job {
     const toFile = target.kind === 'file';
     if (toFile) await assertNotAnInput(jobFiles(target.path, format), [options.input]);
     if (options.resume && !toFile) throw new UsageError('--resume needs --output FILE (a stream such as stdout or a FIFO cannot be continued).');
-    if (options.shard && options.input === '-') {
-      throw new UsageError('--shard needs --input FILE: the input is read once to count its rows, then for the shard.');
+    for (const [flag, reason] of [
+      ['shard', 'the input is read once to count its rows, then for the shard'],
+      ['strict', 'the input is read twice, checked and then processed'],
+    ] as const) {
+      if (options[flag] && options.input === '-') throw new UsageError(`--${flag} needs --input FILE: ${reason}.`);
     }
-    if ((options.keepColumns ?? []).length > 0 && inputFormat(options.input, options.inputFormat) === 'fasta') {
+    const fasta = inputFormat(options.input, options.inputFormat) === 'fasta';
+    if ((options.keepColumns ?? []).length > 0 && fasta) {
       throw new UsageError('--keep-cols needs CSV, TSV or JSONL input: FASTA has no columns to keep.');
     }
-    const input = (await inputIdentity(options.input)) ?? null;
-    const start = toFile ? await startPoint(target.path, Boolean(options.resume), options.job ?? {}, input, note(options)) : {};
-    const job = new Job(options, keep, target, format, input, { start: 0, end: Infinity }, start.finished === undefined ? start.checkpoint : undefined, start.finished);
-    if (start.finished !== undefined || !options.shard) return job;
-    const total = await countRows(options.input, job.readOptions(false));
-    const range = shardRange(total, options.shard, job.chunkRows);
-    const { index, count } = options.shard;
-    note(options)(
-      range.end > range.start
-        ? `shard ${index}/${count}: rows ${range.start + 1}-${range.end} of ${total}`
-        : `shard ${index}/${count}: no rows (${total} rows make fewer chunks than shards)`,
-    );
-    return new Job(options, keep, target, format, input, range, job.checkpoint, undefined);
+    const job = new Job(options, keep, target, format, (await inputIdentity(options.input)) ?? null);
+    const start = toFile ? await startPoint(target.path, Boolean(options.resume), options.job ?? {}, job.input, note(options)) : {};
+    if (start.finished !== undefined) {
+      job.done = start.finished;
+      return job;
+    }
+    job.checkpoint = start.checkpoint;
+    if (options.shard) await job.countShard(options.shard);
+    job.source = await job.openInput();
+    spec.checkInput?.(fasta ? undefined : job.inputColumns);
+    return job;
   }
 
   private get chunkRows(): number {
@@ -122,14 +135,40 @@ export class Job {
       ...this.options,
       onColumns: (resolved, names) => {
         this.keep.resolve(resolved, names);
+        this.inputColumns = names;
         if (announce && !isDefaultColumns(resolved)) note(this.options)(`input columns: ${describeColumns(resolved)}`);
       },
     };
   }
 
+  private async countShard(shard: Shard): Promise<void> {
+    let total = 0;
+    for await (const _ of (await openRecords(this.options.input, this.readOptions(false))).records) total++;
+    this.range = shardRange(total, shard, this.chunkRows);
+    note(this.options)(
+      this.range.end > this.range.start
+        ? `shard ${shard.index}/${shard.count}: rows ${this.range.start + 1}-${this.range.end} of ${total}`
+        : `shard ${shard.index}/${shard.count}: no rows (${total} rows make fewer chunks than shards)`,
+    );
+  }
+
+  /** Opens the input and reads up to its first row (the header comes with it); the row is put back. */
+  private async openInput(): Promise<RecordSource> {
+    const source = await openRecords(this.options.input, this.readOptions(true));
+    const first = await source.records.next();
+    async function* records(): AsyncGenerator<NumberedRecord> {
+      if (first.done) return;
+      yield first.value;
+      yield* source.records;
+    }
+    return { ...source, records: records() };
+  }
+
   async run<T>(steps: PipelineSteps<T>): Promise<number> {
-    if (this.finished !== undefined) return this.finished;
+    if (this.done !== undefined) return this.done;
     const { options, target, range, checkpoint } = this;
+    const source = this.source as RecordSource;
+    this.source = undefined;
     const toFile = target.kind === 'file';
     if (options.strict) {
       await checkEveryRow((await openRecords(options.input, this.readOptions(false))).records, range, steps.prepare, target);
@@ -137,7 +176,6 @@ export class Job {
     const writer = await openResultWriter(target, this.format, checkpoint?.output);
     const rejects = checkpoint ? await RejectLog.resume(target, checkpoint.rejects) : new RejectLog(target);
     const output = new JobOutput(writer, rejects, { output: target.path, toFile, job: options.job ?? {}, input: this.input }, checkpoint);
-    const source = await openRecords(options.input, this.readOptions(true));
     const progress = new Progress({
       quiet: Boolean(options.quiet),
       stream: process.stderr,
@@ -145,15 +183,23 @@ export class Job {
       ...(options.progressIntervalMs !== undefined ? { intervalMs: options.progressIntervalMs } : {}),
     });
     const chunks = preparedChunks(source.records, { start: range.start + output.rowsDone, end: range.end }, this.chunkRows, steps.prepare);
+    const misfits = new OptionMisfits();
+    let misfit: UsageError | undefined;
     try {
-      await this.overlap(chunks, steps, output, progress);
-      await output.finish();
+      await this.overlap(chunks, steps, output, progress, misfits);
+      // A resumed run cannot tell what its first part rejected: the rule is for runs that saw every row.
+      misfit = checkpoint ? undefined : misfits.usageError();
+      if (!misfit) await output.finish();
     } catch (error) {
       await output.abandon();
       if (output.committed && toFile) {
         note(options)(`stopped after ${output.rowsDone} committed rows; run the same command with --resume to continue from there.`);
       }
       throw error;
+    }
+    if (misfit) {
+      await output.abandon(false);
+      throw misfit;
     }
     progress.finish(rejects.count);
     if (rejects.count > 0) {
@@ -164,7 +210,13 @@ export class Job {
   }
 
   /** The model works on chunk k while chunk k+1 is read and validated and chunk k-1 is written and committed. */
-  private async overlap<T>(chunks: AsyncGenerator<PreparedChunk<T>>, steps: PipelineSteps<T>, output: JobOutput, progress: Progress): Promise<void> {
+  private async overlap<T>(
+    chunks: AsyncGenerator<PreparedChunk<T>>,
+    steps: PipelineSteps<T>,
+    output: JobOutput,
+    progress: Progress,
+    misfits: OptionMisfits,
+  ): Promise<void> {
     let next = chunks.next();
     next.catch(noop);
     let writing: Promise<void> = Promise.resolve();
@@ -175,6 +227,7 @@ export class Job {
         next = chunks.next();
         next.catch(noop);
         const rows = this.keep.rows(await processChunk(chunk, steps.process), chunk.sources);
+        misfits.note(chunk.items.length, chunk.rejected);
         await writing;
         writing = output.writeChunk(chunk.size, chunk.rejected, rows).then(() => progress.add(chunk.size, chunk.tokens, rows.length));
         writing.catch(noop);
@@ -186,6 +239,12 @@ export class Job {
       await chunks.return(undefined).catch(noop);
       throw error;
     }
+  }
+
+  /** Closes the input when the job is not run (the model failed to load, or it was finished). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.source?.records.return(undefined);
+    this.source = undefined;
   }
 }
 
@@ -201,8 +260,8 @@ function jobFiles(path: string, format: OutputFormat): string[] {
 }
 
 /** A whole job: open it, then run `steps`. */
-export async function runRecordPipeline<T>(options: PipelineOptions, steps: PipelineSteps<T>): Promise<number> {
-  const job = await openJob(options);
+export async function runRecordPipeline<T>(options: PipelineOptions, steps: PipelineSteps<T>, spec: JobSpec = {}): Promise<number> {
+  await using job = await openJob(options, spec);
   return await job.run(steps);
 }
 
@@ -211,9 +270,3 @@ const note =
   (text: string): void => {
     if (!options.quiet) process.stderr.write(`igbert: ${text}\n`);
   };
-
-async function countRows(path: string, options: ReadOptions): Promise<number> {
-  let rows = 0;
-  for await (const _ of (await openRecords(path, options)).records) rows++;
-  return rows;
-}

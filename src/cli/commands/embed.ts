@@ -49,7 +49,7 @@ async function runEmbed(options: EmbedCliOptions): Promise<number> {
     { name: 'embedding', holds: 'vector' },
     ...(options.residues ? [{ name: 'residue_embeddings', holds: 'vectors', option: '--residues' } as const] : []),
   ];
-  const job = await openJob(pipelineOptionsFrom(options), { columns });
+  await using job = await openJob(pipelineOptionsFrom(options), { columns });
   if (job.finished !== undefined) return job.finished;
   await using model = await loadModel(options.model, modelOptionsFrom(options));
   // Fail on a bad --layer / pooler request before reading any input.

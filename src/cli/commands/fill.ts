@@ -5,9 +5,10 @@ import { scalarColumns, type ColumnSpec, type OutputFormat } from '../../io/outp
 import type { ResultRow } from '../../io/resultWriter.js';
 import { loadModel } from '../../node/loadModel.js';
 import { FILL_ORDERS, FILL_STRATEGIES, fillEncoded, prepareFill, resolveFillOptions, type FillOptions, type FillOrder, type FillStrategy } from '../../tasks/fill.js';
-import { parseRegions, type Region } from '../../tasks/positions.js';
+import { parseRegions, recordLocation, type Region } from '../../tasks/positions.js';
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
 import { parseChoice, parseInteger, parseNumber, parseSeed } from '../options.js';
+import { checkRegionsFit } from '../optionFit.js';
 import { openJob } from '../pipeline.js';
 import { addCommonOptions, EXIT_CODES_HELP, modelOptionsFrom, pipelineOptionsFrom, type CommonCliOptions } from '../commonOptions.js';
 
@@ -87,7 +88,7 @@ async function runFill(options: FillCliOptions): Promise<number> {
     format === 'csv'
       ? scalarColumns('id', 'design', 'heavy', 'light', 'logprob')
       : [...scalarColumns('id'), { name: 'designs', holds: 'nested' }, { name: 'positions', holds: 'nested' }];
-  const job = await openJob(pipelineOptionsFrom(options), { columns });
+  await using job = await openJob(pipelineOptionsFrom(options), { columns });
   if (job.finished !== undefined) return job.finished;
   const csv = job.format === 'csv';
   await using model = await loadModel(options.model, modelOptionsFrom(options));
@@ -95,6 +96,7 @@ async function runFill(options: FillCliOptions): Promise<number> {
   return await job.run({
     prepare({ row, record }) {
       const [encoded] = model.encode([record], row) as [EncodedAntibody];
+      checkRegionsFit(encoded, regions, '--mask', recordLocation(encoded, row));
       return prepareFill(model, encoded, regions, row);
     },
     async process(prepared) {

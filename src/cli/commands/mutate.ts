@@ -12,6 +12,7 @@ import { AMINO_ACIDS, parseRegions, recordLocation, type Region } from '../../ta
 import { prepareScan, scanEncoded, type PreparedScan } from '../../tasks/scan.js';
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
 import { collect, parseChoice } from '../options.js';
+import { checkMutationPositions, checkMutationsFit, checkRegionsFit } from '../optionFit.js';
 import { openJob } from '../pipeline.js';
 import { SvgFolder } from '../svgFolder.js';
 import { addCommonOptions, EXIT_CODES_HELP, modelOptionsFrom, pipelineOptionsFrom, type CommonCliOptions } from '../commonOptions.js';
@@ -66,9 +67,11 @@ export function registerMutate(program: Command): void {
     });
 }
 
+const MUTATIONS_COLUMN = 'mutations';
+
 /** The row's "mutations" column (CSV/TSV column or JSONL key), blank = none. */
 function mutationsColumn(numbered: NumberedRecord): string | undefined {
-  const value = numbered.extra?.['mutations'];
+  const value = numbered.extra?.[MUTATIONS_COLUMN];
   return value === undefined || value.trim() === '' ? undefined : value;
 }
 
@@ -84,8 +87,18 @@ async function runMutations(options: MutateCliOptions): Promise<number> {
       if (error instanceof InputError) throw new UsageError(`--mutations: ${error.message}`);
       throw error;
     }
+    checkMutationPositions(shared);
   }
-  const job = await openJob(pipelineOptionsFrom(options), { columns: scalarColumns('id', 'mutations', 'score') });
+  await using job = await openJob(pipelineOptionsFrom(options), {
+    columns: scalarColumns('id', 'mutations', 'score'),
+    checkInput(names) {
+      if (shared || names?.includes(MUTATIONS_COLUMN)) return;
+      throw new UsageError(
+        `mutate needs mutation sets: pass --mutations, or give the input a "${MUTATIONS_COLUMN}" column ` +
+          `(found: ${names?.join(', ') ?? 'none, FASTA has no columns'}).`,
+      );
+    },
+  });
   if (job.finished !== undefined) return job.finished;
   await using model = await loadModel(options.model, modelOptionsFrom(options));
   model.assertSupports({ logProbs: true });
@@ -94,6 +107,7 @@ async function runMutations(options: MutateCliOptions): Promise<number> {
       const [encoded] = model.encode([numbered.record], numbered.row) as [EncodedAntibody];
       const where = recordLocation(encoded, numbered.row);
       const column = mutationsColumn(numbered);
+      if (shared) checkMutationsFit(encoded, shared, where);
       const sets = shared ?? (column !== undefined ? parseMutationSets(column, where) : undefined);
       if (!sets) {
         throw new InputError(
@@ -117,7 +131,7 @@ async function runMutations(options: MutateCliOptions): Promise<number> {
 async function runScan(options: MutateCliOptions): Promise<number> {
   if (options.mutations.length > 0) throw new UsageError('--scan scores every substitution itself; drop --mutations (or drop --scan).');
   const regions: Region[] = options.region !== undefined ? parseRegions(options.region, '--region') : [];
-  const job = await openJob(pipelineOptionsFrom(options), { columns: scalarColumns('id', 'chain', 'position', 'wt', 'mut', 'score') });
+  await using job = await openJob(pipelineOptionsFrom(options), { columns: scalarColumns('id', 'chain', 'position', 'wt', 'mut', 'score') });
   if (job.finished !== undefined) return job.finished;
   await using model = await loadModel(options.model, modelOptionsFrom(options));
   model.assertSupports({ logProbs: true });
@@ -125,6 +139,7 @@ async function runScan(options: MutateCliOptions): Promise<number> {
   return await job.run<{ prepared: PreparedScan; row: number }>({
     prepare({ row, record }) {
       const [encoded] = model.encode([record], row) as [EncodedAntibody];
+      checkRegionsFit(encoded, regions, '--region', recordLocation(encoded, row));
       return { prepared: prepareScan(encoded, regions, row), row };
     },
     async process(items) {

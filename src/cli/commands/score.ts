@@ -55,7 +55,7 @@ async function runScore(options: ScoreCliOptions): Promise<number> {
     ...scalarColumns('id', 'method', 'pll', 'pll_mean', 'perplexity', 'heavy_pll', 'light_pll'),
     ...(options.perResidue ? [{ name: 'per_residue', holds: 'list', option: '--per-residue' } as const] : []),
   ];
-  const job = await openJob(pipelineOptionsFrom(options), { columns });
+  await using job = await openJob(pipelineOptionsFrom(options), { columns });
   if (job.finished !== undefined) return job.finished;
   await using model = await loadModel(options.model, modelOptionsFrom(options));
   model.assertSupports({ logProbs: true });

@@ -56,9 +56,8 @@ export class JobOutput {
     if (this.record.toFile) await removeCheckpoint(this.record.output);
   }
 
-  /** On failure: keeps the committed partial files for --resume, or removes everything when nothing was committed. */
-  async abandon(): Promise<void> {
-    const keep = this.committed && this.record.toFile;
+  /** On failure: keeps the committed partial files for --resume (`keep`), or removes everything. */
+  async abandon(keep = this.committed && this.record.toFile): Promise<void> {
     await this.writer.abandon(!keep).catch(noop);
     await this.rejects.abandon(!keep).catch(noop);
     if (!keep && this.record.toFile) await removeCheckpoint(this.record.output).catch(noop);
