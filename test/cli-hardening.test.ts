@@ -136,6 +136,66 @@ describe('files: nothing is ever destroyed (#13 items 1-2)', () => {
   });
 });
 
+describe('--resume onto a finished output, and merge, check what made the files (#13 items 3-4)', () => {
+  const embed = (dir: string, output: string, ...extra: string[]) =>
+    igbert(['embed', '--model', MODEL, '--input', join(dir, 's.csv'), '--output', join(dir, output), '--chunk-rows', '1', ...extra]);
+
+  test('--resume onto a finished output compares the options as for an unfinished one', () => {
+    const dir = workspace();
+    assert.equal(embed(dir, 'o.jsonl').code, 0);
+    const made = readFileSync(join(dir, 'o.jsonl'));
+    const other = embed(dir, 'o.jsonl', '--pooling', 'cls', '--resume');
+    assert.equal(other.code, 2, other.stderr);
+    assert.match(other.stderr, /cannot resume .*o\.jsonl: the run that made it had other options \(pooling: was "mean", now "cls"\)/);
+    const same = embed(dir, 'o.jsonl', '--resume');
+    assert.equal(same.code, 0, same.stderr);
+    assert.match(same.stderr, /o\.jsonl is complete \(made with the same options\): nothing to do/);
+    assert.deepEqual(readFileSync(join(dir, 'o.jsonl')), made);
+  });
+
+  test('--resume refuses an output changed since, or one no recorded run made', () => {
+    const dir = workspace();
+    assert.equal(embed(dir, 'o.jsonl').code, 0);
+    writeFileSync(join(dir, 'o.jsonl'), 'edited\n');
+    const changed = embed(dir, 'o.jsonl', '--resume');
+    assert.equal(changed.code, 2, changed.stderr);
+    assert.match(changed.stderr, /o\.jsonl changed since the run that made it/);
+    writeFileSync(join(dir, 'mine.jsonl'), 'not ours\n');
+    const unknown = embed(dir, 'mine.jsonl', '--resume');
+    assert.equal(unknown.code, 2, unknown.stderr);
+    assert.match(unknown.stderr, /there is no .*mine\.jsonl\.progress\.json saying which options made it/);
+    assert.equal(readFileSync(join(dir, 'mine.jsonl'), 'utf8'), 'not ours\n');
+  });
+
+  test('merge refuses a shard given twice, shards out of order, a missing shard, another job\'s shard, a non-shard', () => {
+    const dir = workspace();
+    for (const k of [0, 1]) assert.equal(embed(dir, `p${k}.jsonl`, '--shard', `${k}/2`).code, 0);
+    assert.equal(embed(dir, 'cls1.jsonl', '--shard', '1/2', '--pooling', 'cls').code, 0);
+    assert.equal(embed(dir, 'whole.jsonl').code, 0);
+    writeFileSync(join(dir, 'u1.jsonl'), readFileSync(join(dir, 'p1.jsonl')));
+    const { finished: _, ...unfinished } = JSON.parse(readFileSync(join(dir, 'p1.jsonl.progress.json'), 'utf8'));
+    writeFileSync(join(dir, 'u1.jsonl.progress.json'), JSON.stringify(unfinished));
+    const merge = (...shards: string[]) => igbert(['merge', '--output', join(dir, 'm.jsonl'), ...shards.map((name) => join(dir, name))]);
+    const cases: [string[], RegExp][] = [
+      [['p0.jsonl', 'p0.jsonl'], /shard 0\/2 is given twice/],
+      [['p1.jsonl', 'p0.jsonl'], /out of order: .*p1\.jsonl is shard 1\/2 but comes first; give the shards in order 0 to 1/],
+      [['p0.jsonl'], /shard 1\/2 is missing: merge needs all 2 shards/],
+      [['p0.jsonl', 'cls1.jsonl'], /cls1\.jsonl comes from another job than .*p0\.jsonl \(pooling: "mean" there, "cls" here\)/],
+      [['whole.jsonl'], /whole\.jsonl was not made with --shard/],
+      [['p0.jsonl', 'u1.jsonl'], /u1\.jsonl is unfinished: rerun that shard with --resume first/],
+    ];
+    for (const [shards, message] of cases) {
+      const run = merge(...shards);
+      assert.equal(run.code, 2, `${shards}: ${run.stderr}`);
+      assert.match(run.stderr, message, shards.join(' '));
+      assert.equal(existsSync(join(dir, 'm.jsonl')), false);
+    }
+    const good = merge('p0.jsonl', 'p1.jsonl');
+    assert.equal(good.code, 0, good.stderr);
+    assert.deepEqual(readFileSync(join(dir, 'm.jsonl')), readFileSync(join(dir, 'whole.jsonl')));
+  });
+});
+
 describe('fail before the work: what each format can hold (#13 items 8, 10)', () => {
   const NO_MODEL = join(tempDir(), 'no-model'); // refused before the model is even looked for
   const cases: [string, string[], RegExp][] = [

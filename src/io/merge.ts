@@ -3,7 +3,8 @@
  * run, since shards are contiguous row ranges (src/cli/shard.ts). JSONL: concatenation. CSV: concatenation keeping
  * one header. NPY: one header for the summed row count, then the matrices; the `.ids.csv` files like CSV. Parquet:
  * rows read back (hyparquet) and written again with the union of the shards' column types. The shards'
- * `.errors.jsonl` logs are concatenated too (their row numbers are already input row numbers).
+ * `.errors.jsonl` logs are concatenated too (their row numbers are already input row numbers). That the files are the
+ * complete shards of one job, in order, is the CLI's check (src/cli/commands/merge.ts): it reads the runs' records.
  */
 import { createReadStream } from 'node:fs';
 import { access, open, rm } from 'node:fs/promises';
@@ -21,7 +22,8 @@ export interface MergeResult {
   rejected: number;
 }
 
-export async function mergeOutputs(given: string, shards: readonly string[], format?: string): Promise<MergeResult> {
+/** `check`: the caller's own check of the shards, run after the output's and before anything is written. */
+export async function mergeOutputs(given: string, shards: readonly string[], format?: string, check?: () => Promise<void>): Promise<MergeResult> {
   if (shards.length === 0) throw new UsageError('merge needs at least one shard output file.');
   const target = await resolveOutputTarget(given);
   if (target.kind !== 'file') throw new UsageError(`merge writes a file; ${given} is a stream.`);
@@ -33,11 +35,9 @@ export async function mergeOutputs(given: string, shards: readonly string[], for
     if (format === undefined && outputFormat(shard) !== resolved) {
       throw new UsageError(`${shard} is not a ${resolved} file like ${given}; merge files of one format.`);
     }
-    if (await exists(`${shard}.progress.json`)) {
-      throw new UsageError(`${shard} is unfinished (${shard}.progress.json exists): rerun that shard with --resume first.`);
-    }
     if (!(await exists(shard))) throw new FileError(`shard output ${shard} does not exist; did that shard finish?`);
   }
+  await check?.();
   switch (resolved) {
     case 'jsonl':
       await concatenate(output, shards, 0);

@@ -4,6 +4,7 @@
  */
 import type { ResultRow, ResultWriter } from '../../io/resultWriter.js';
 import { removeCheckpoint, writeCheckpoint, type JobCheckpoint } from '../checkpoint.js';
+import { outputIdentity } from './resume.js';
 import type { RejectLog } from '../rejects.js';
 import type { Rejection } from './chunks.js';
 
@@ -36,24 +37,22 @@ export class JobOutput {
     for (const row of rows) await this.writer.write(row);
     this.rowsDone += size;
     if (!this.record.toFile) return;
-    const output = await this.writer.commit();
-    await writeCheckpoint(this.record.output, {
-      format: 'igbert-progress',
-      version: 1,
-      job: this.record.job,
-      input: this.record.input,
-      rowsDone: this.rowsDone,
-      output,
-      rejects: await this.rejects.commit(),
-    });
+    await writeCheckpoint(this.record.output, await this.checkpoint(await this.writer.commit()));
     this.committed = true;
   }
 
-  /** Publishes the output and the error log, and forgets the checkpoint. */
+  private async checkpoint(output: JobCheckpoint['output']): Promise<JobCheckpoint> {
+    const { job, input } = this.record;
+    return { format: 'igbert-progress', version: 1, job, input, rowsDone: this.rowsDone, output, rejects: await this.rejects.commit() };
+  }
+
+  /** Publishes the output and the error log, and records the run as finished (what --resume and merge check). */
   async finish(): Promise<void> {
+    const last = this.record.toFile ? await this.checkpoint(await this.writer.commit()) : undefined;
     await this.writer.finish();
     await this.rejects.close();
-    if (this.record.toFile) await removeCheckpoint(this.record.output);
+    const finished = last && (await outputIdentity(this.record.output));
+    if (last && finished) await writeCheckpoint(this.record.output, { ...last, finished });
   }
 
   /** On failure: keeps the committed partial files for --resume (`keep`), or removes everything. */
