@@ -286,6 +286,44 @@ describe('option mistakes are usage errors, row problems stay rows (#13 item 9)'
   });
 });
 
+describe('good rows are never lost: damaged CSV (#13 item 6)', () => {
+  test('an unclosed quote on line 3 of 4: the row before it is processed; the message names the line it opened on', () => {
+    const dir = workspace();
+    writeFileSync(join(dir, 'q.csv'), 'id,heavy,light\na,EVQLV,DIQMT\nb,"QVQL,\nc,EVQ,DIQ\n');
+    const run = igbert(['embed', '--model', MODEL, '--input', join(dir, 'q.csv'), '--output', join(dir, 'q.jsonl')]);
+    assert.equal(run.code, 3, run.stderr);
+    assert.deepEqual(jsonLines(readFileSync(join(dir, 'q.jsonl'), 'utf8')).map((r) => r.id), ['a']);
+    const errors = jsonLines(readFileSync(join(dir, 'q.jsonl.errors.jsonl'), 'utf8'));
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0].row, 2);
+    assert.match(errors[0].error, /^row 2 \(from line 3\) opens a quote that is never closed, so the rest of the file \(lines 3-4\) reads as one field/);
+  });
+
+  test('a stray quote inside a field rejects that row only; the rows after it are processed', () => {
+    const dir = workspace();
+    writeFileSync(join(dir, 'q.csv'), 'id,heavy,light\na,EV"QLV,DIQMT\nb,QVQL,\nc,EVQ,DIQ\n');
+    const run = igbert(['embed', '--model', MODEL, '--input', join(dir, 'q.csv'), '--output', join(dir, 'q.jsonl')]);
+    assert.equal(run.code, 3, run.stderr);
+    assert.deepEqual(jsonLines(readFileSync(join(dir, 'q.jsonl'), 'utf8')).map((r) => r.id), ['b', 'c']);
+    const [error] = jsonLines(readFileSync(join(dir, 'q.jsonl.errors.jsonl'), 'utf8'));
+    assert.equal(error.row, 1);
+    assert.match(error.error, /^row 1 \(line 2\) has a quote inside a field/);
+  });
+
+  test('binary garbage as CSV: a short message with an escaped excerpt, never raw bytes (#13 item 13)', () => {
+    let state = 7;
+    const garbage = Buffer.from(Array.from({ length: 400 }, () => ((state = (state * 1103515245 + 12345) >>> 0) >>> 16) & 0xff));
+    for (const input of [garbage, Buffer.concat([Buffer.from('id,heavy\na,EVQL\n'), garbage])]) {
+      const run = igbert(['embed', '--model', MODEL, '--input', '-', '--output', '-'], input);
+      assert.notEqual(run.code, 0, run.stderr);
+      for (const line of run.stderr.trimEnd().split('\n')) {
+        assert.doesNotMatch(line, /[\p{C}\uFFFD]/u, `no control characters, no undecodable bytes: ${JSON.stringify(line)}`);
+        assert.ok(line.length < 300, `short: ${line.length} characters`);
+      }
+    }
+  });
+});
+
 describe('one error style (#13 item 13)', () => {
   const commanderErrors: [string, string[], RegExp][] = [
     ['a missing required option', ['embed', '--model', MODEL, '--output', 'x.jsonl'], /^igbert: error: required option '--input <file>' not specified \(see igbert embed --help\)\n$/],

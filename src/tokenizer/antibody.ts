@@ -11,7 +11,7 @@
  * with do_lower_case false), "-" and "." into [UNK] without a word. Here whitespace is removed and letters are
  * upper-cased (documented normalisation); any other character is an InputError naming record, chain and position.
  */
-import { InputError, describeLocation, type InputLocation } from '../errors.js';
+import { describeLocation, excerpt, InputError, type InputLocation } from '../errors.js';
 import type { BertTokenizer } from './bertTokenizer.js';
 import type { Vocabulary } from './vocabulary.js';
 
@@ -94,7 +94,7 @@ function invalidCharacter(char: string, location: InputLocation, residues: Reado
       `only amino-acid letters (${letters}, either case) and ${MASK_CHARACTER} for a masked residue are allowed; ` +
       'whitespace is ignored';
   }
-  return new InputError(`${describeLocation(location)}: character ${JSON.stringify(char)} is not allowed: ${hint}.`, location);
+  return new InputError(`${describeLocation(location)}: character ${excerpt(char)} is not allowed: ${hint}.`, location);
 }
 
 /**
