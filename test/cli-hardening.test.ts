@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { publishFile } from '../src/io/outputTarget.js';
@@ -321,6 +321,42 @@ describe('good rows are never lost: damaged CSV (#13 item 6)', () => {
         assert.ok(line.length < 300, `short: ${line.length} characters`);
       }
     }
+  });
+});
+
+describe('good rows are never lost: closed pipes and full disks (#13 item 7)', () => {
+  test('a reader that closes stdout early (| head -c 10): quiet, exit 0, as Unix tools end', () => {
+    const dir = workspace();
+    const rows = Array.from({ length: 40 }, (_, i) => `r${i},${'EVQLVESGGG'.repeat(10)},`).join('\n');
+    writeFileSync(join(dir, 'big.csv'), `id,heavy,light\n${rows}\n`);
+    const script =
+      `"${process.execPath}" "${BIN}" embed --model "${MODEL}" --input "${join(dir, 'big.csv')}" --output - --residues --chunk-rows 4 ` +
+      `2> "${join(dir, 'stderr')}" | head -c 10 > /dev/null; echo "\${PIPESTATUS[0]}"`;
+    const run = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
+    assert.equal(run.stdout.trim(), '0', readFileSync(join(dir, 'stderr'), 'utf8'));
+    assert.equal(readFileSync(join(dir, 'stderr'), 'utf8'), '');
+  });
+
+  test('a full disk: a clear error, the committed rows kept, and --resume finishes the same output', () => {
+    const dir = workspace();
+    const input = join(dir, 'in.csv');
+    writeFileSync(input, 'id,heavy,light\na,EVQLV,DIQMT\nb,QVQL,\nc,EV1L,\nd,EVQ,DIQ\n');
+    const args = (output: string) => ['embed', '--model', MODEL, '--input', input, '--output', output, '--chunk-rows', '2'];
+    assert.equal(igbert(args(join(dir, 'whole.jsonl'))).code, 3);
+    // The error log of chunk 2 (row 3 is bad) lands on /dev/full: ENOSPC after chunk 1 was committed.
+    const out = join(dir, 'o.jsonl');
+    symlinkSync('/dev/full', `${out}.errors.jsonl.partial`);
+    const full = igbert(args(out));
+    assert.equal(full.code, 1, full.stderr);
+    assert.match(full.stderr, /igbert: error: cannot write .*o\.jsonl\.errors\.jsonl: no space left on the device; free some space/);
+    assert.match(full.stderr, /stopped after 2 committed rows; run the same command with --resume to continue from there/);
+    assert.doesNotMatch(full.stderr, /internal error|    at /);
+    assert.equal(JSON.parse(readFileSync(`${out}.progress.json`, 'utf8')).rowsDone, 2);
+    rmSync(`${out}.errors.jsonl.partial`);
+    const resumed = igbert([...args(out), '--resume']);
+    assert.equal(resumed.code, 3, resumed.stderr);
+    assert.deepEqual(readFileSync(out), readFileSync(join(dir, 'whole.jsonl')));
+    assert.deepEqual(readFileSync(`${out}.errors.jsonl`), readFileSync(join(dir, 'whole.jsonl.errors.jsonl')));
   });
 });
 

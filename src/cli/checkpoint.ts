@@ -10,6 +10,7 @@
  */
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { FileError, UsageError } from '../errors.js';
+import { writeError } from '../io/partialFile.js';
 import type { WriterCheckpoint } from '../io/resultWriter.js';
 import type { RejectCheckpoint } from './rejects.js';
 
@@ -55,14 +56,18 @@ export async function readCheckpoint(output: string): Promise<JobCheckpoint | un
 export async function writeCheckpoint(output: string, checkpoint: JobCheckpoint): Promise<void> {
   const path = progressPath(output);
   const temporary = `${path}.tmp`;
-  const handle = await open(temporary, 'w');
   try {
-    await handle.writeFile(JSON.stringify(checkpoint) + '\n');
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await open(temporary, 'w');
+    try {
+      await handle.writeFile(JSON.stringify(checkpoint) + '\n');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, path);
+  } catch (cause) {
+    throw writeError(path, cause);
   }
-  await rename(temporary, path);
 }
 
 export async function removeCheckpoint(output: string): Promise<void> {

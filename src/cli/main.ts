@@ -54,6 +54,8 @@ function styleErrors(command: Command, path: string): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // stderr closed under us (`2>&1 | head`): nothing can be said there any more, and that must not crash the run.
+  process.stderr.on('error', () => undefined);
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;

@@ -193,7 +193,8 @@ export class Job {
     } catch (error) {
       await output.abandon();
       if (output.committed && toFile) {
-        note(options)(`stopped after ${output.rowsDone} committed rows; run the same command with --resume to continue from there.`);
+        // Said even with --quiet: it is how to recover from the error that follows.
+        process.stderr.write(`igbert: stopped after ${output.rowsDone} committed rows; run the same command with --resume to continue from there.\n`);
       }
       throw error;
     }

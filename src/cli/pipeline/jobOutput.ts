@@ -35,15 +35,16 @@ export class JobOutput {
   async writeChunk(size: number, rejected: readonly Rejection[], rows: readonly ResultRow[]): Promise<void> {
     for (const { numbered, error } of rejected) await this.rejects.reject(numbered.row, numbered.record.id, error);
     for (const row of rows) await this.writer.write(row);
-    this.rowsDone += size;
-    if (!this.record.toFile) return;
-    await writeCheckpoint(this.record.output, await this.checkpoint(await this.writer.commit()));
-    this.committed = true;
+    const rowsDone = this.rowsDone + size;
+    // Counted only once committed: after a failed commit (a full disk), rowsDone still says what --resume will skip.
+    if (this.record.toFile) await writeCheckpoint(this.record.output, await this.checkpoint(await this.writer.commit(), rowsDone));
+    this.rowsDone = rowsDone;
+    this.committed ||= this.record.toFile;
   }
 
-  private async checkpoint(output: JobCheckpoint['output']): Promise<JobCheckpoint> {
+  private async checkpoint(output: JobCheckpoint['output'], rowsDone = this.rowsDone): Promise<JobCheckpoint> {
     const { job, input } = this.record;
-    return { format: 'igbert-progress', version: 1, job, input, rowsDone: this.rowsDone, output, rejects: await this.rejects.commit() };
+    return { format: 'igbert-progress', version: 1, job, input, rowsDone, output, rejects: await this.rejects.commit() };
   }
 
   /** Publishes the output and the error log, and records the run as finished (what --resume and merge check). */
