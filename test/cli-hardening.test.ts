@@ -324,6 +324,18 @@ describe('good rows are never lost: damaged CSV (#13 item 6)', () => {
   });
 });
 
+describe('good rows are never lost: a row too long for memory (#13 item 5)', () => {
+  test('--max-residues N rejects longer rows into the errors file with the reason, before any model work', () => {
+    const run = igbert(['embed', '--model', MODEL, '--input', '-', '--output', '-', '--max-residues', '9'], CSV);
+    assert.equal(run.code, 3, run.stderr);
+    assert.deepEqual(jsonLines(run.stdout).map((r) => r.id), ['b']);
+    assert.match(run.stderr, /rejected row 1: record 1 \(id "a"\) has 10 residues, more than --max-residues 9: longer rows may not fit in memory; raise --max-residues to try anyway\./);
+    const zero = igbert(['score', '--model', MODEL, '--input', '-', '--output', '-', '--max-residues', '0'], CSV);
+    assert.equal(zero.code, 2, zero.stderr);
+    assert.match(zero.stderr, /--max-residues must be an integer of at least 1/);
+  });
+});
+
 describe('good rows are never lost: closed pipes and full disks (#13 item 7)', () => {
   test('a reader that closes stdout early (| head -c 10): quiet, exit 0, as Unix tools end', () => {
     const dir = workspace();

@@ -4,6 +4,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { assertSameJob, type JobCheckpoint } from '../src/cli/checkpoint.js';
+import { defaultMaxResidues, forwardBytes } from '../src/cli/residueCap.js';
+import { IGBERT_CONFIG, TINY_CONFIG } from '../src/config.js';
+import { InputError } from '../src/errors.js';
 import { Progress } from '../src/cli/progress.js';
 import { runRecordPipeline } from '../src/cli/pipeline.js';
 import { parseShard, shardRange } from '../src/cli/shard.js';
@@ -100,5 +103,55 @@ describe('runRecordPipeline with several result rows per input row', () => {
     assert.equal(await runRecordPipeline(options, steps(true)), 0);
     assert.deepEqual(jsonLines(readFileSync(join(dir, 'out.jsonl'), 'utf8')), [{ id: 'a', note: 'x', k: 1 }, { id: 'a', note: 'x', k: 2 }]);
     await assert.rejects(runRecordPipeline(options, steps(false)), /one row or one group of rows per input row/);
+  });
+});
+
+describe('rows that cannot run (#13 item 5)', () => {
+  test('the default residue cap: the longest row whose forward pass fits in half the memory', () => {
+    const GiB = 2 ** 30;
+    for (const memory of [2 * GiB, 8 * GiB, 16 * GiB, 128 * GiB]) {
+      const cap = defaultMaxResidues(memory, IGBERT_CONFIG);
+      const tokens = cap + 3; // [CLS] heavy [SEP] light [SEP]
+      assert.ok(forwardBytes(tokens, IGBERT_CONFIG) <= memory / 2, `${memory}: ${cap} fits`);
+      assert.ok(forwardBytes(tokens + 1, IGBERT_CONFIG) > memory / 2, `${memory}: ${cap} is the longest that fits`);
+    }
+    // The issue's row: 10,000 residues of IgBert (16 heads) needed a 6.4 GB attention tensor, more than 8 GiB holds.
+    assert.ok(defaultMaxResidues(8 * GiB, IGBERT_CONFIG) < 10_000);
+    assert.ok(defaultMaxResidues(128 * GiB, IGBERT_CONFIG) > 10_000);
+    // Fewer heads, smaller layers: a longer cap on the same memory.
+    assert.ok(defaultMaxResidues(8 * GiB, TINY_CONFIG) > defaultMaxResidues(8 * GiB, IGBERT_CONFIG));
+    assert.equal(defaultMaxResidues(0, IGBERT_CONFIG), 0);
+  });
+
+  test('a row the model layer rejects (InputError with its record number) is a rejected row, not a lost job', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'in.csv'), 'id,heavy\na,EVQL\nhuge,QVQLV\nc,EVQ\n');
+    const calls: string[][] = [];
+    const steps = {
+      prepare: ({ row, record }: NumberedRecord) => ({ row, id: record.id as string }),
+      async process(items: { row: number; id: string }[]) {
+        calls.push(items.map((item) => item.id));
+        const huge = items.find((item) => item.id === 'huge');
+        if (huge) throw new InputError(`record ${huge.row}: cannot be allocated.`, { record: huge.row, id: huge.id }, 'SEQUENCE_TOO_LONG');
+        return items.map((item) => ({ id: item.id }));
+      },
+    };
+    const output = join(dir, 'out.jsonl');
+    assert.equal(await runRecordPipeline({ input: join(dir, 'in.csv'), output, quiet: true }, steps), 3);
+    assert.deepEqual(jsonLines(readFileSync(output, 'utf8')), [{ id: 'a' }, { id: 'c' }]);
+    assert.deepEqual(jsonLines(readFileSync(`${output}.errors.jsonl`, 'utf8')).map((e) => [e.row, e.id, e.code]), [[2, 'huge', 'SEQUENCE_TOO_LONG']]);
+    assert.deepEqual(calls.at(-1), ['a', 'c'], 'the other rows ran again without it');
+  });
+
+  test('an error that names no row of the work still stops the job', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'in.csv'), 'id,heavy\na,EVQL\n');
+    const steps = {
+      prepare: ({ record }: NumberedRecord) => record,
+      async process(): Promise<never> {
+        throw new InputError('no record named', {});
+      },
+    };
+    await assert.rejects(runRecordPipeline({ input: join(dir, 'in.csv'), output: join(dir, 'o.jsonl'), quiet: true }, steps), /no record named/);
   });
 });

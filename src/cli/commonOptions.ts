@@ -30,6 +30,7 @@ export interface CommonCliOptions extends HubCliOptions {
   keepCols?: string[];
   stripGaps?: boolean;
   maxBatchTokens?: number;
+  maxResidues?: number;
   chunkRows?: number;
   threads?: number;
   resume?: boolean;
@@ -77,6 +78,11 @@ export function addCommonOptions(command: Command, outputHelp: string): Command 
     .requiredOption('--output <file>', `${outputHelp}; "-" = stdout`)
     .option('--format <name>', `output format when the extension does not say: ${OUTPUT_FORMATS.join(' | ')}`)
     .option('--max-batch-tokens <n>', 'token budget per batch, padding included (default 8192)', parseInteger('--max-batch-tokens', { min: 1 }))
+    .option(
+      '--max-residues <n>',
+      'rows with more residues are rejected (listed in <output>.errors.jsonl) before any model work; default: the longest row whose forward pass fits in half the memory',
+      parseInteger('--max-residues', { min: 1 }),
+    )
     .option('--chunk-rows <n>', 'rows per chunk: length-sorting window and unit of progress commits (default 1024)', parseInteger('--chunk-rows', { min: 1 }))
     .option('--threads <n>', 'CPU threads for ONNX Runtime (default: all cores)', parseInteger('--threads', { min: 1 }))
     .option('--resume', 'continue an interrupted run from <output>.progress.json (same options); the result is identical')

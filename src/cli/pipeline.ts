@@ -20,7 +20,7 @@ import { inputFormat, openRecords, type NumberedRecord, type ReadOptions, type R
 import { openResultWriter, outputFormat, writtenFiles, type OutputFormat } from '../io/resultWriter.js';
 import { progressPath, type JobCheckpoint } from './checkpoint.js';
 import { EXIT } from './exitCodes.js';
-import { preparedChunks, type PreparedChunk } from './pipeline/chunks.js';
+import { preparedChunks, rowValidator, type PreparedChunk } from './pipeline/chunks.js';
 import { JobOutput } from './pipeline/jobOutput.js';
 import { KeptColumns } from './pipeline/keptColumns.js';
 import { startPoint } from './pipeline/resume.js';
@@ -28,6 +28,7 @@ import { checkEveryRow } from './pipeline/strict.js';
 import { processChunk, type ProcessRows } from './pipeline/work.js';
 import { OptionMisfits } from './optionFit.js';
 import { Progress } from './progress.js';
+import type { ResidueCap } from './residueCap.js';
 import { RejectLog } from './rejects.js';
 import { shardRange, type RowRange, type Shard } from './shard.js';
 
@@ -55,6 +56,8 @@ export interface PipelineOptions extends ReadOptions {
 export interface PipelineSteps<T> {
   /** Validates one row; throw InputError to reject it. */
   prepare(numbered: NumberedRecord): T;
+  /** Rows with more residues are rejected before any model work (see residueCap.ts). */
+  maxResidues?: ResidueCap;
   /** Runs the model on valid rows: one result row, or one group of result rows, per item, in order. */
   process: ProcessRows<T>;
 }
@@ -170,8 +173,9 @@ export class Job {
     const source = this.source as RecordSource;
     this.source = undefined;
     const toFile = target.kind === 'file';
+    const validate = rowValidator(steps.prepare, steps.maxResidues);
     if (options.strict) {
-      await checkEveryRow((await openRecords(options.input, this.readOptions(false))).records, range, steps.prepare, target);
+      await checkEveryRow((await openRecords(options.input, this.readOptions(false))).records, range, validate, target);
     }
     const writer = await openResultWriter(target, this.format, checkpoint?.output);
     const rejects = checkpoint ? await RejectLog.resume(target, checkpoint.rejects) : new RejectLog(target);
@@ -182,7 +186,7 @@ export class Job {
       ...(Number.isFinite(range.end) ? { totalRows: range.end - range.start - output.rowsDone } : { bytes: { read: source.bytesRead, total: source.totalBytes } }),
       ...(options.progressIntervalMs !== undefined ? { intervalMs: options.progressIntervalMs } : {}),
     });
-    const chunks = preparedChunks(source.records, { start: range.start + output.rowsDone, end: range.end }, this.chunkRows, steps.prepare);
+    const chunks = preparedChunks(source.records, { start: range.start + output.rowsDone, end: range.end }, this.chunkRows, validate);
     const misfits = new OptionMisfits();
     let misfit: UsageError | undefined;
     try {
@@ -227,10 +231,12 @@ export class Job {
         if (done) break;
         next = chunks.next();
         next.catch(noop);
-        const rows = this.keep.rows(await processChunk(chunk, steps.process), chunk.sources);
-        misfits.note(chunk.items.length, chunk.rejected);
+        const work = await processChunk(chunk, steps.process);
+        const rows = this.keep.rows(work.results, work.sources);
+        const rejected = [...chunk.rejected, ...work.rejected].sort((a, b) => a.numbered.row - b.numbered.row);
+        misfits.note(work.sources.length, rejected);
         await writing;
-        writing = output.writeChunk(chunk.size, chunk.rejected, rows).then(() => progress.add(chunk.size, chunk.tokens, rows.length));
+        writing = output.writeChunk(chunk.size, rejected, rows).then(() => progress.add(chunk.size, chunk.tokens, rows.length));
         writing.catch(noop);
       }
       await writing;

@@ -7,6 +7,7 @@ import { POOLINGS, poolingRows, type Pooling } from '../../tasks/pooling.js';
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
 import { parseChoice, parseInteger } from '../options.js';
 import { openJob } from '../pipeline.js';
+import { residueCap } from '../residueCap.js';
 import { addCommonOptions, EXIT_CODES_HELP, modelOptionsFrom, pipelineOptionsFrom, type CommonCliOptions } from '../commonOptions.js';
 
 interface EmbedCliOptions extends CommonCliOptions {
@@ -57,6 +58,7 @@ async function runEmbed(options: EmbedCliOptions): Promise<number> {
   model.assertSupports({ pooler: options.pooling === 'pooler' });
   return await job.run<EncodedAntibody>(
     {
+      maxResidues: residueCap(options.maxResidues, model.config),
       prepare({ row, record }) {
         const [encoded] = model.encode([record], row) as [EncodedAntibody];
         if (options.pooling !== 'pooler') poolingRows(encoded, options.pooling, row);

@@ -10,6 +10,7 @@ import type { EncodedAntibody } from '../../tokenizer/antibody.js';
 import { parseChoice, parseInteger, parseNumber, parseSeed } from '../options.js';
 import { checkRegionsFit } from '../optionFit.js';
 import { openJob } from '../pipeline.js';
+import { residueCap } from '../residueCap.js';
 import { addCommonOptions, EXIT_CODES_HELP, modelOptionsFrom, pipelineOptionsFrom, type CommonCliOptions } from '../commonOptions.js';
 
 interface FillCliOptions extends CommonCliOptions {
@@ -94,6 +95,7 @@ async function runFill(options: FillCliOptions): Promise<number> {
   await using model = await loadModel(options.model, modelOptionsFrom(options));
   model.assertSupports({ logProbs: true });
   return await job.run({
+    maxResidues: residueCap(options.maxResidues, model.config),
     prepare({ row, record }) {
       const [encoded] = model.encode([record], row) as [EncodedAntibody];
       checkRegionsFit(encoded, regions, '--mask', recordLocation(encoded, row));

@@ -14,6 +14,7 @@ import type { EncodedAntibody } from '../../tokenizer/antibody.js';
 import { collect, parseChoice } from '../options.js';
 import { checkMutationPositions, checkMutationsFit, checkRegionsFit } from '../optionFit.js';
 import { openJob } from '../pipeline.js';
+import { residueCap } from '../residueCap.js';
 import { SvgFolder } from '../svgFolder.js';
 import { addCommonOptions, EXIT_CODES_HELP, modelOptionsFrom, pipelineOptionsFrom, type CommonCliOptions } from '../commonOptions.js';
 
@@ -103,6 +104,7 @@ async function runMutations(options: MutateCliOptions): Promise<number> {
   await using model = await loadModel(options.model, modelOptionsFrom(options));
   model.assertSupports({ logProbs: true });
   return await job.run({
+    maxResidues: residueCap(options.maxResidues, model.config),
     prepare(numbered) {
       const [encoded] = model.encode([numbered.record], numbered.row) as [EncodedAntibody];
       const where = recordLocation(encoded, numbered.row);
@@ -137,6 +139,7 @@ async function runScan(options: MutateCliOptions): Promise<number> {
   model.assertSupports({ logProbs: true });
   const heatmaps = options.heatmap ? new SvgFolder(options.heatmap) : undefined;
   return await job.run<{ prepared: PreparedScan; row: number }>({
+    maxResidues: residueCap(options.maxResidues, model.config),
     prepare({ row, record }) {
       const [encoded] = model.encode([record], row) as [EncodedAntibody];
       checkRegionsFit(encoded, regions, '--region', recordLocation(encoded, row));

@@ -7,6 +7,7 @@ import { checkScorable, scoreEncoded, SCORE_METHODS, type ScoreMethod } from '..
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
 import { parseChoice } from '../options.js';
 import { openJob } from '../pipeline.js';
+import { residueCap } from '../residueCap.js';
 import { SvgFolder } from '../svgFolder.js';
 import { addCommonOptions, EXIT_CODES_HELP, modelOptionsFrom, pipelineOptionsFrom, type CommonCliOptions } from '../commonOptions.js';
 
@@ -61,6 +62,7 @@ async function runScore(options: ScoreCliOptions): Promise<number> {
   model.assertSupports({ logProbs: true });
   const plots = options.plot ? new SvgFolder(options.plot) : undefined;
   return await job.run<{ encoded: EncodedAntibody; row: number }>({
+    maxResidues: residueCap(options.maxResidues, model.config),
     prepare({ row, record }) {
       const [encoded] = model.encode([record], row) as [EncodedAntibody];
       checkScorable(encoded, row);

@@ -2,8 +2,9 @@
  * Input → chunks: the rows of the job's range, `chunkRows` at a time, each validated by the command's `prepare`. A row
  * that cannot be used stays in its chunk with its error, so that it is rejected in input order with the others.
  */
-import { InputError } from '../../errors.js';
+import { describeLocation, InputError } from '../../errors.js';
 import type { NumberedRecord } from '../../io/readRecords.js';
+import type { ResidueCap } from '../residueCap.js';
 import type { RowRange } from '../shard.js';
 
 export interface Rejection {
@@ -23,14 +24,34 @@ export interface PreparedChunk<T> {
 }
 
 /** Validates one row: its prepared form, or the InputError that rejects it. Other errors stop the job. */
-export function prepareRow<T>(numbered: NumberedRecord, prepare: (numbered: NumberedRecord) => T): { item: T } | { error: InputError } {
-  try {
-    if (numbered.invalid) throw numbered.invalid;
-    return { item: prepare(numbered) };
-  } catch (error) {
-    if (error instanceof InputError) return { error: withCommandLineRemedy(error) };
-    throw error;
-  }
+export type ValidateRow<T> = (numbered: NumberedRecord) => { item: T } | { error: InputError };
+
+/** The command's `prepare`, then the residue cap: a row too long for memory is rejected before any model work. */
+export function rowValidator<T>(prepare: (numbered: NumberedRecord) => T, cap: ResidueCap | undefined): ValidateRow<T> {
+  return (numbered) => {
+    try {
+      if (numbered.invalid) throw numbered.invalid;
+      const item = prepare(numbered);
+      if (cap) checkResidues(numbered, cap);
+      return { item };
+    } catch (error) {
+      if (error instanceof InputError) return { error: withCommandLineRemedy(error) };
+      throw error;
+    }
+  };
+}
+
+function checkResidues({ row, record }: NumberedRecord, cap: ResidueCap): void {
+  // The row is valid here: every character but whitespace is one residue.
+  const residues = `${record.heavy ?? ''}${record.light ?? ''}`.replace(/\s/g, '').length;
+  if (residues <= cap.residues) return;
+  const location = { record: row, ...(record.id !== undefined ? { id: record.id } : {}) };
+  throw new InputError(
+    `${describeLocation(location)} has ${residues} residues, more than ${cap.source}: longer rows may not fit in memory; ` +
+      'raise --max-residues to try anyway.',
+    location,
+    'SEQUENCE_TOO_LONG',
+  );
 }
 
 const GAPS = ['-', '.'];
@@ -46,7 +67,7 @@ export async function* preparedChunks<T>(
   records: AsyncIterable<NumberedRecord>,
   range: RowRange,
   chunkRows: number,
-  prepare: (numbered: NumberedRecord) => T,
+  validate: ValidateRow<T>,
 ): AsyncGenerator<PreparedChunk<T>> {
   let rows: NumberedRecord[] = [];
   for await (const numbered of records) {
@@ -55,17 +76,17 @@ export async function* preparedChunks<T>(
     if (index >= range.end) break;
     rows.push(numbered);
     if (rows.length >= chunkRows) {
-      yield prepareChunk(rows, prepare);
+      yield prepareChunk(rows, validate);
       rows = [];
     }
   }
-  if (rows.length > 0) yield prepareChunk(rows, prepare);
+  if (rows.length > 0) yield prepareChunk(rows, validate);
 }
 
-function prepareChunk<T>(rows: NumberedRecord[], prepare: (numbered: NumberedRecord) => T): PreparedChunk<T> {
+function prepareChunk<T>(rows: NumberedRecord[], validate: ValidateRow<T>): PreparedChunk<T> {
   const chunk: PreparedChunk<T> = { size: rows.length, items: [], sources: [], rejected: [], tokens: 0 };
   for (const numbered of rows) {
-    const prepared = prepareRow(numbered, prepare);
+    const prepared = validate(numbered);
     if ('error' in prepared) {
       chunk.rejected.push({ numbered, error: prepared.error });
       continue;

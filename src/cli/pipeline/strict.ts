@@ -4,12 +4,12 @@ import type { OutputTarget } from '../../io/outputTarget.js';
 import type { NumberedRecord } from '../../io/readRecords.js';
 import { RejectLog } from '../rejects.js';
 import type { RowRange } from '../shard.js';
-import { prepareRow, type Rejection } from './chunks.js';
+import type { Rejection, ValidateRow } from './chunks.js';
 
 export async function checkEveryRow<T>(
   records: AsyncIterable<NumberedRecord>,
   range: RowRange,
-  prepare: (numbered: NumberedRecord) => T,
+  validate: ValidateRow<T>,
   output: OutputTarget,
 ): Promise<void> {
   const bad: Rejection[] = [];
@@ -17,7 +17,7 @@ export async function checkEveryRow<T>(
     const index = numbered.row - 1;
     if (index < range.start) continue;
     if (index >= range.end) break;
-    const prepared = prepareRow(numbered, prepare);
+    const prepared = validate(numbered);
     if ('error' in prepared) bad.push({ numbered, error: prepared.error });
   }
   if (bad.length === 0) return;
