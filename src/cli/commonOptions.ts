@@ -123,6 +123,7 @@ export function pipelineOptionsFrom(options: CommonCliOptions): PipelineOptions 
     ...(options.chain ? { chain: options.chain } : {}),
     ...(options.keepCols?.length ? { keepColumns: options.keepCols } : {}),
     ...(options.chunkRows ? { chunkRows: options.chunkRows } : {}),
+    ...(options.maxBatchTokens ? { maxBatchTokens: options.maxBatchTokens } : {}),
     ...(options.resume ? { resume: true } : {}),
     ...(options.shard ? { shard: options.shard } : {}),
     ...(options.strict ? { strict: true } : {}),

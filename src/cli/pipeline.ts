@@ -27,6 +27,7 @@ import { startPoint } from './pipeline/resume.js';
 import { checkEveryRow } from './pipeline/strict.js';
 import { processChunk, type ProcessRows } from './pipeline/work.js';
 import { OptionMisfits } from './optionFit.js';
+import type { ProgressStream } from '../io/progressLine.js';
 import { Progress } from './progress.js';
 import type { ResidueCap } from './residueCap.js';
 import { RejectLog } from './rejects.js';
@@ -49,8 +50,10 @@ export interface PipelineOptions extends ReadOptions {
   quiet?: boolean;
   /** What defines this job's output (command options); --resume refuses a checkpoint recorded with other values. */
   job?: Record<string, unknown>;
-  /** Between progress lines when stderr is not a terminal (default 30 s). */
-  progressIntervalMs?: number;
+  /** The model's token budget per batch: units of work are its batches (default: the batcher's). */
+  maxBatchTokens?: number;
+  /** Where progress goes (stderr), and between plain lines when it is not a terminal (default 30 s). */
+  progress?: { stream?: ProgressStream; intervalMs?: number; now?: () => number };
 }
 
 export interface PipelineSteps<T> {
@@ -182,15 +185,19 @@ export class Job {
     const output = new JobOutput(writer, rejects, { output: target.path, toFile, job: options.job ?? {}, input: this.input }, checkpoint);
     const progress = new Progress({
       quiet: Boolean(options.quiet),
-      stream: process.stderr,
-      ...(Number.isFinite(range.end) ? { totalRows: range.end - range.start - output.rowsDone } : { bytes: { read: source.bytesRead, total: source.totalBytes } }),
-      ...(options.progressIntervalMs !== undefined ? { intervalMs: options.progressIntervalMs } : {}),
+      ...options.progress,
+      ...(Number.isFinite(range.end)
+        ? { total: { rows: range.end - range.start - output.rowsDone } }
+        : source.totalBytes
+          ? { total: { bytes: source.totalBytes } }
+          : {}),
     });
-    const chunks = preparedChunks(source.records, { start: range.start + output.rowsDone, end: range.end }, this.chunkRows, validate);
+    const chunks = preparedChunks(source.records, { start: range.start + output.rowsDone, end: range.end }, this.chunkRows, validate, source.bytesRead);
     const misfits = new OptionMisfits();
     let misfit: UsageError | undefined;
+    let counts = { rejected: 0, written: 0 };
     try {
-      await this.overlap(chunks, steps, output, progress, misfits);
+      counts = await this.overlap(chunks, steps, output, progress, misfits);
       // A resumed run cannot tell what its first part rejected: the rule is for runs that saw every row.
       misfit = checkpoint ? undefined : misfits.usageError();
       if (!misfit) await output.finish();
@@ -206,7 +213,7 @@ export class Job {
       await output.abandon(false);
       throw misfit;
     }
-    progress.finish(rejects.count);
+    progress.finish(counts);
     if (rejects.count > 0) {
       process.stderr.write(`igbert: ${rejects.count} row(s) rejected (${rejects.listed}); all other rows were processed.\n`);
       return EXIT.rowsRejected;
@@ -214,14 +221,19 @@ export class Job {
     return EXIT.ok;
   }
 
-  /** The model works on chunk k while chunk k+1 is read and validated and chunk k-1 is written and committed. */
+  /**
+   * The model works on chunk k while chunk k+1 is read and validated and chunk k-1 is written and committed. Progress
+   * moves after each unit of work (a batch). Returns the rows this run rejected and wrote.
+   */
   private async overlap<T>(
     chunks: AsyncGenerator<PreparedChunk<T>>,
     steps: PipelineSteps<T>,
     output: JobOutput,
     progress: Progress,
     misfits: OptionMisfits,
-  ): Promise<void> {
+  ): Promise<{ rejected: number; written: number }> {
+    const batching = this.options.maxBatchTokens ? { maxBatchTokens: this.options.maxBatchTokens } : {};
+    const counts = { rejected: 0, written: 0, seen: 0 };
     let next = chunks.next();
     next.catch(noop);
     let writing: Promise<void> = Promise.resolve();
@@ -231,15 +243,27 @@ export class Job {
         if (done) break;
         next = chunks.next();
         next.catch(noop);
-        const work = await processChunk(chunk, steps.process);
+        counts.seen += chunk.size;
+        if (chunk.last) progress.knowRows(counts.seen);
+        // Rows done in this chunk → how far into the input the work has reached.
+        let rowsDone = chunk.rejected.length;
+        const reached = (): number => chunk.bytes.from + ((chunk.bytes.to - chunk.bytes.from) * rowsDone) / chunk.size;
+        if (rowsDone > 0) progress.worked(rowsDone, 0, reached());
+        const work = await processChunk(chunk, steps.process, batching, (rows, residues) => {
+          rowsDone += rows;
+          progress.worked(rows, residues, reached());
+        });
         const rows = this.keep.rows(work.results, work.sources);
         const rejected = [...chunk.rejected, ...work.rejected].sort((a, b) => a.numbered.row - b.numbered.row);
         misfits.note(work.sources.length, rejected);
+        counts.rejected += rejected.length;
+        counts.written += rows.length;
         await writing;
-        writing = output.writeChunk(chunk.size, rejected, rows).then(() => progress.add(chunk.size, chunk.tokens, rows.length));
+        writing = output.writeChunk(chunk.size, rejected, rows);
         writing.catch(noop);
       }
       await writing;
+      return counts;
     } catch (error) {
       await writing.catch(noop);
       await next.catch(noop);

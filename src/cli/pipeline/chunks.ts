@@ -19,8 +19,10 @@ export interface PreparedChunk<T> {
   items: T[];
   sources: NumberedRecord[];
   rejected: Rejection[];
-  /** Tokens the model sees for the valid rows. */
-  tokens: number;
+  /** Raw input bytes read when the chunk's first and last rows were read (for the fraction done of a file). */
+  bytes: { from: number; to: number };
+  /** The input ended with this chunk (or the job's range did): the job's row count is known. */
+  last: boolean;
 }
 
 /** Validates one row: its prepared form, or the InputError that rejects it. Other errors stop the job. */
@@ -41,9 +43,22 @@ export function rowValidator<T>(prepare: (numbered: NumberedRecord) => T, cap: R
   };
 }
 
+/** Residues of a valid row: every character of its chains but whitespace. */
+export function residueCount(record: Chains): number {
+  return chainResidues(record.heavy) + chainResidues(record.light);
+}
+
+type Chains = { heavy?: string | null; light?: string | null };
+
+const chainResidues = (chain: string | null | undefined): number => (chain ?? '').replace(/\s/g, '').length;
+
+/** Tokens the model sees for a valid row: residues plus [CLS], [SEP] and, for a pair, the [SEP] between the chains. */
+export function tokenCount(record: Chains): number {
+  return residueCount(record) + (chainResidues(record.heavy) > 0 && chainResidues(record.light) > 0 ? 3 : 2);
+}
+
 function checkResidues({ row, record }: NumberedRecord, cap: ResidueCap): void {
-  // The row is valid here: every character but whitespace is one residue.
-  const residues = `${record.heavy ?? ''}${record.light ?? ''}`.replace(/\s/g, '').length;
+  const residues = residueCount(record);
   if (residues <= cap.residues) return;
   const location = { record: row, ...(record.id !== undefined ? { id: record.id } : {}) };
   throw new InputError(
@@ -62,29 +77,40 @@ function withCommandLineRemedy(error: InputError): InputError {
   return new InputError(`${error.message.replace(/\.$/, '')}; pass --strip-gaps to remove them.`, error.location, error.code as 'INVALID_INPUT');
 }
 
-/** The rows of `range` in chunks; rows before `range.start` are skipped (a shard, or rows committed before --resume). */
+/**
+ * The rows of `range` in chunks; rows before `range.start` are skipped (a shard, or rows committed before --resume).
+ * `bytesRead` tells how far into the raw input the reader is.
+ */
 export async function* preparedChunks<T>(
   records: AsyncIterable<NumberedRecord>,
   range: RowRange,
   chunkRows: number,
   validate: ValidateRow<T>,
+  bytesRead: () => number = () => 0,
 ): AsyncGenerator<PreparedChunk<T>> {
   let rows: NumberedRecord[] = [];
+  // A chunk spans the bytes from where the previous one ended (the reader reads ahead in blocks).
+  let from = 0;
   for await (const numbered of records) {
     const index = numbered.row - 1;
-    if (index < range.start) continue;
+    if (index < range.start) {
+      from = bytesRead();
+      continue;
+    }
     if (index >= range.end) break;
     rows.push(numbered);
     if (rows.length >= chunkRows) {
-      yield prepareChunk(rows, validate);
+      const to = bytesRead();
+      yield prepareChunk(rows, validate, { from, to }, index + 1 >= range.end);
       rows = [];
+      from = to;
     }
   }
-  if (rows.length > 0) yield prepareChunk(rows, validate);
+  if (rows.length > 0) yield prepareChunk(rows, validate, { from, to: bytesRead() }, true);
 }
 
-function prepareChunk<T>(rows: NumberedRecord[], validate: ValidateRow<T>): PreparedChunk<T> {
-  const chunk: PreparedChunk<T> = { size: rows.length, items: [], sources: [], rejected: [], tokens: 0 };
+function prepareChunk<T>(rows: NumberedRecord[], validate: ValidateRow<T>, bytes: PreparedChunk<T>['bytes'], last: boolean): PreparedChunk<T> {
+  const chunk: PreparedChunk<T> = { size: rows.length, items: [], sources: [], rejected: [], bytes, last };
   for (const numbered of rows) {
     const prepared = validate(numbered);
     if ('error' in prepared) {
@@ -93,14 +119,6 @@ function prepareChunk<T>(rows: NumberedRecord[], validate: ValidateRow<T>): Prep
     }
     chunk.items.push(prepared.item);
     chunk.sources.push(numbered);
-    chunk.tokens += tokenCount(numbered);
   }
   return chunk;
-}
-
-/** Tokens the model sees for a valid row: residues plus [CLS], [SEP] and, for a pair, the middle [SEP]. */
-export function tokenCount({ record }: NumberedRecord): number {
-  const heavy = record.heavy?.length ?? 0;
-  const light = record.light?.length ?? 0;
-  return heavy + light + (heavy > 0 && light > 0 ? 3 : 2);
 }

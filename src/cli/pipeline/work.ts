@@ -1,16 +1,24 @@
 /**
- * Work: a chunk's valid rows through the command's `process`, results back in input order. A row the model layer
- * cannot run — it throws an InputError naming that row's record number (an allocation that fails even for it alone)
- * — is rejected like a bad row, and the others run again without it: one row never costs the job.
+ * Work: a chunk's valid rows through the command's `process`, one unit at a time, results back in input order.
+ *
+ * Units are the batcher's own batches over the rows (src/runtime/batcher.ts: longest first, a token budget counting
+ * padding), so an `embed` unit is exactly one model batch, and progress moves after each one instead of once per
+ * chunk. Units depend on the chunk's rows alone, so a resumed run or a shard computes the same batches as one
+ * uninterrupted run, to the byte.
+ *
+ * A row the model layer cannot run — it throws an InputError naming that row's record number (an allocation that
+ * fails even for it alone) — is rejected like a bad row, and the rest of its unit runs again without it: one row
+ * never costs the job.
  */
 import { InputError } from '../../errors.js';
 import type { NumberedRecord } from '../../io/readRecords.js';
 import type { ResultRow } from '../../io/resultWriter.js';
-import type { PreparedChunk, Rejection } from './chunks.js';
+import { planBatches, type BatchingOptions } from '../../runtime/batcher.js';
+import { residueCount, tokenCount, type PreparedChunk, type Rejection } from './chunks.js';
 
 /**
- * Runs the model on a chunk's valid rows. `process` returns one entry per item, in order: a result row, or the group
- * of rows that item gives (several, or none), so that every result row is known to come from one input row.
+ * Runs the model on valid rows. `process` returns one entry per item, in order: a result row, or the group of rows
+ * that item gives (several, or none), so that every result row is known to come from one input row.
  */
 export type ProcessRows<T> = (items: T[]) => Promise<(ResultRow | ResultRow[])[]>;
 
@@ -22,26 +30,51 @@ export interface ChunkResults {
   rejected: Rejection[];
 }
 
-export async function processChunk<T>(chunk: PreparedChunk<T>, process: ProcessRows<T>): Promise<ChunkResults> {
-  const kept = chunk.items.map((item, i) => ({ item, source: chunk.sources[i] as NumberedRecord }));
+/** Told after each unit: its input rows (rejected ones included) and their residues. */
+export type UnitDone = (rows: number, residues: number) => void;
+
+export async function processChunk<T>(
+  chunk: PreparedChunk<T>,
+  process: ProcessRows<T>,
+  batching: BatchingOptions,
+  onUnit: UnitDone,
+): Promise<ChunkResults> {
+  const tokens = chunk.sources.map((source) => tokenCount(source.record));
+  const results = new Map<number, ResultRow | ResultRow[]>();
   const rejected: Rejection[] = [];
+  for (const unit of planBatches(tokens, { ...batching, sortWindow: Math.max(1, chunk.items.length) })) {
+    const done = await processUnit(unit, chunk, process, rejected);
+    done.forEach((result, index) => results.set(index, result));
+    onUnit(unit.length, unit.reduce((sum, index) => sum + residueCount((chunk.sources[index] as NumberedRecord).record), 0));
+  }
+  const order = [...results.keys()].sort((a, b) => a - b);
+  return { results: order.map((index) => results.get(index)!), sources: order.map((index) => chunk.sources[index] as NumberedRecord), rejected };
+}
+
+/** One unit; a row the model layer rejects is taken out and the others run again. Results by index into the chunk. */
+async function processUnit<T>(
+  unit: readonly number[],
+  chunk: PreparedChunk<T>,
+  process: ProcessRows<T>,
+  rejected: Rejection[],
+): Promise<Map<number, ResultRow | ResultRow[]>> {
+  const kept = [...unit];
   while (kept.length > 0) {
     let results: (ResultRow | ResultRow[])[];
     try {
-      results = await process(kept.map(({ item }) => item));
+      results = await process(kept.map((index) => chunk.items[index] as T));
     } catch (error) {
       const row = error instanceof InputError ? error.location.record : undefined;
-      const failed = kept.findIndex(({ source }) => source.row === row);
+      const failed = kept.findIndex((index) => chunk.sources[index]?.row === row);
       if (failed < 0) throw error;
-      rejected.push({ numbered: (kept[failed] as (typeof kept)[number]).source, error: error as InputError });
+      rejected.push({ numbered: chunk.sources[kept[failed] as number] as NumberedRecord, error: error as InputError });
       kept.splice(failed, 1);
       continue;
     }
-    const sources = kept.map(({ source }) => source);
-    checkOnePerRow(results, sources);
-    return { results, sources, rejected };
+    checkOnePerRow(results, kept.map((index) => chunk.sources[index] as NumberedRecord));
+    return new Map(kept.map((index, i) => [index, results[i] as ResultRow | ResultRow[]]));
   }
-  return { results: [], sources: [], rejected };
+  return new Map();
 }
 
 /** A flat row whose id is another row's means the command gave several rows for some input rows: not matchable. */
