@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { access, open, rm } from 'node:fs/promises';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { FileError, UsageError } from '../errors.js';
-import { NPY_HEADER_BYTES, npyHeader, parseNpyHeader } from './npyWriter.js';
+import { NPY_HEADER_BYTES, npyHeader, parseNpyHeader } from './npy.js';
 import { COLUMNS_METADATA_KEY, widenColumn, writeParquetFile, type ParquetColumn } from './parquetTable.js';
 import { assertNotAnInput, publishFile, resolveOutputTarget } from './outputTarget.js';
 import { PartialFile, partialPath } from './partialFile.js';
