@@ -15,6 +15,7 @@ export function parseInteger(name: string, { min, max }: { min?: number; max?: n
 
 /** The one rule for every seed option (fill, init, probe fit): 0 to 2^32 - 1, the range of a 32-bit generator state. */
 export const SEED_MAX = 2 ** 32 - 1;
+export const SEED_RANGE = `0 to ${SEED_MAX}`;
 export const parseSeed = (name = '--seed'): ((value: string) => number) => parseInteger(name, { min: 0, max: SEED_MAX });
 
 export function parseChoice<T extends string>(name: string, choices: readonly T[]) {

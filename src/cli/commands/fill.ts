@@ -7,7 +7,7 @@ import { loadModel } from '../../node/loadModel.js';
 import { FILL_ORDERS, FILL_STRATEGIES, fillEncoded, prepareFill, resolveFillOptions, type FillOptions, type FillOrder, type FillStrategy } from '../../tasks/fill.js';
 import { parseRegions, recordLocation, type Region } from '../../tasks/positions.js';
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
-import { parseChoice, parseInteger, parseNumber, parseSeed } from '../options.js';
+import { parseChoice, parseInteger, parseNumber, parseSeed, SEED_RANGE } from '../options.js';
 import { checkRegionsFit } from '../optionFit.js';
 import { openJob } from '../pipeline.js';
 import { residueCap } from '../residueCap.js';
@@ -52,7 +52,7 @@ export function registerFill(program: Command): void {
     .option('--order <name>', FILL_ORDERS.join(' | '), parseChoice('--order', FILL_ORDERS), 'parallel')
     .option('--temperature <t>', 'sample: softmax temperature (default 1; lower = closer to greedy)', parseNumber('--temperature', { positive: true }))
     .option('--top-k <k>', 'sample: draw from the k most probable allowed residues (default all)', parseInteger('--top-k', { min: 1 }))
-    .option('--seed <n>', 'sample: random seed (default 0)', parseSeed())
+    .option('--seed <n>', `sample: random seed, ${SEED_RANGE} (default 0)`, parseSeed())
     .option('--num <n>', 'sample: designs per row (default 1)', parseInteger('--num', { min: 1 }))
     .option('--allow-nonstandard', 'allow X, B, Z, U, O as predictions')
     .option('--candidates <n>', 'candidates listed per masked position (default: all allowed residues)', parseInteger('--candidates', { min: 1 }))

@@ -17,7 +17,7 @@ import { fitProbe, predictProbe } from '../../probe/probe.js';
 import { writeProbeFiles } from '../../probe/report.js';
 import { TRANSFORMS, type SkippedRow, type TargetTransform } from '../../probe/table.js';
 import { EXIT } from '../exitCodes.js';
-import { parseChoice, parseInteger, parseNumber, parseSeed } from '../options.js';
+import { parseChoice, parseInteger, parseNumber, parseSeed, SEED_RANGE } from '../options.js';
 import { RejectLog } from '../rejects.js';
 
 interface SharedOptions {
@@ -172,7 +172,7 @@ export function registerProbe(program: Command): void {
     )
     .option('--folds <k>', 'outer cross-validation folds', parseInteger('--folds', { min: 2 }), 5)
     .option('--inner-folds <k>', 'inner folds that choose the penalty (linear probes)', parseInteger('--inner-folds', { min: 2 }), 5)
-    .option('--seed <n>', 'seed of the outer folds (and of the pooler head)', parseSeed(), 0)
+    .option('--seed <n>', `seed of the outer folds (and of the pooler head), ${SEED_RANGE}`, parseSeed(), 0)
     .option('--transform <name>', `${TRANSFORMS.join(' | ')}: applied to the target before fitting (neglog10 for Kd: higher = tighter)`, parseChoice('--transform', TRANSFORMS), 'none')
     .option('--threshold <value>', 'classification from a numeric column: class 1 = (transformed) value above this', parseNumber('--threshold'))
     .option('--positive <label>', 'classification from a two-label column: the label that is class 1 (default: the later in sorted order)')
