@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { publishFile } from '../src/io/outputTarget.js';
@@ -57,6 +57,10 @@ describe('files: nothing is ever destroyed (#13 items 1-2)', () => {
       linkSync(join(dir, 's.jsonl'), join(dir, 'm.jsonl'));
       return ['merge', '--output', join(dir, 'm.jsonl'), join(dir, 's.jsonl')];
     }],
+    ['an output inside the model folder (its config.json)', (dir) => {
+      cpSync(MODEL, join(dir, 'model'), { recursive: true });
+      return ['embed', '--model', join(dir, 'model'), '--input', join(dir, 's.csv'), '--output', join(dir, 'model', 'config.json')];
+    }],
     ['convert: --output is the model folder', (dir) => {
       mkdirSync(join(dir, 'model'));
       return ['convert', '--model', join(dir, 'model'), '--output', join(dir, 'model')];
@@ -67,7 +71,7 @@ describe('files: nothing is ever destroyed (#13 items 1-2)', () => {
       const dir = workspace();
       const run = igbert(args(dir));
       assert.equal(run.code, 2, run.stderr);
-      assert.match(run.stderr, /^igbert: error: .* is (also )?the (input|head|model folder|shard)\b.*\n$/);
+      assert.match(run.stderr, /^igbert: error: .* is (also the|inside the) (input|head|model folder|shard)\b.*\n$/);
       assert.equal(readFileSync(join(dir, 's.csv'), 'utf8'), CSV);
       assert.match(readFileSync(join(dir, 's.jsonl'), 'utf8'), /^\{"id":"a","heavy":"EVQLV","light":"DIQMT"\}\n/);
       assert.equal(existsSync(join(dir, 'head.json')) ? readFileSync(join(dir, 'head.json'), 'utf8') : '{}', '{}');

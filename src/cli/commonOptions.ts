@@ -114,6 +114,7 @@ export function pipelineOptionsFrom(options: CommonCliOptions): PipelineOptions 
   return {
     input: options.input,
     output: options.output,
+    modelFolder: options.model,
     stripGaps: Boolean(options.stripGaps),
     columns,
     // Every option of the command (its own ones too: pooling, layer, ...) defines the output of a --resume'd run.

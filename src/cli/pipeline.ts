@@ -14,7 +14,7 @@ import { UsageError } from '../errors.js';
 import { describeColumns, isDefaultColumns } from '../io/columns.js';
 import { checkOutputHolds, type ColumnSpec } from '../io/outputFormats.js';
 import { inputIdentity } from '../io/inputSource.js';
-import { assertNotAnInput, resolveOutputTarget, type OutputTarget } from '../io/outputTarget.js';
+import { assertNotAnInput, assertOutsideFolders, resolveOutputTarget, type OutputTarget } from '../io/outputTarget.js';
 import { partialPath } from '../io/partialFile.js';
 import { inputFormat, openRecords, type NumberedRecord, type ReadOptions, type RecordSource } from '../io/readRecords.js';
 import { openResultWriter, outputFormat, writtenFiles, type OutputFormat } from '../io/resultWriter.js';
@@ -50,6 +50,8 @@ export interface PipelineOptions extends ReadOptions {
   quiet?: boolean;
   /** What defines this job's output (command options); --resume refuses a checkpoint recorded with other values. */
   job?: Record<string, unknown>;
+  /** The model's folder (or a Hub id): no output file may land inside it. */
+  modelFolder?: string;
   /** The model's token budget per batch: units of work are its batches (default: the batcher's). */
   maxBatchTokens?: number;
   /** Where progress goes (stderr), and between plain lines when it is not a terminal (default 30 s). */
@@ -107,7 +109,10 @@ export class Job {
     if (columns) checkOutputHolds(format, target, columns);
     const keep = new KeptColumns(options.keepColumns ?? [], columns);
     const toFile = target.kind === 'file';
-    if (toFile) await assertNotAnInput(jobFiles(target.path, format), [options.input]);
+    if (toFile) {
+      await assertNotAnInput(jobFiles(target.path, format), [options.input]);
+      await assertOutsideFolders(jobFiles(target.path, format), options.modelFolder ? [options.modelFolder] : [], 'model folder');
+    }
     if (options.resume && !toFile) throw new UsageError('--resume needs --output FILE (a stream such as stdout or a FIFO cannot be continued).');
     for (const [flag, reason] of [
       ['shard', 'the input is read once to count its rows, then for the shard'],

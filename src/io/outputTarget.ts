@@ -79,6 +79,27 @@ export async function assertNotAnInput(written: readonly string[], inputs: reado
 }
 
 /**
+ * Refuses when one of `written` would land inside one of `folders` (the model folder: a result file must not replace
+ * its config.json or weights), at any depth, also through links. Names that are not folders are passed over.
+ */
+export async function assertOutsideFolders(written: readonly string[], folders: readonly string[], role: string): Promise<void> {
+  const guarded: { path: string; info: Stats }[] = [];
+  for (const path of folders) {
+    const info = await statOrUndefined(path, stat).catch(() => undefined);
+    if (info?.isDirectory()) guarded.push({ path, info });
+  }
+  if (guarded.length === 0) return;
+  for (const path of written) {
+    for (let folder = dirname(resolve(path)); ; folder = dirname(folder)) {
+      const info = await statOrUndefined(folder, stat).catch(() => undefined);
+      const inside = info && guarded.find((candidate) => sameFile(candidate.info, info));
+      if (inside) throw new UsageError(`${path} is inside the ${role} ${inside.path}: writing it could destroy the ${role}. Write to another folder.`);
+      if (dirname(folder) === folder) break;
+    }
+  }
+}
+
+/**
  * Renames a finished file into place, but never over something that is not a regular file (a FIFO, a device, a
  * folder or a link that appeared since the target was resolved): that is left as it is, and the result stays at `from`.
  */
