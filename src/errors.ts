@@ -82,13 +82,33 @@ export class FileError extends IgBertError {
   }
 }
 
+/**
+ * Untrusted text (an id, a header, a field of a damaged file) quoted in a message: in double quotes, at most `max`
+ * characters ("..." after), with control characters, undecodable bytes (U+FFFD) and anything else that is neither
+ * printable ASCII nor a letter escaped as in JSON, so that no message carries raw bytes.
+ */
+export function excerpt(text: string, max = 40): string {
+  let out = '';
+  for (const char of text) {
+    const code = char.codePointAt(0) as number;
+    let shown: string;
+    if (char === '"' || char === '\\') shown = `\\${char}`;
+    else if ((code >= 0x20 && code <= 0x7e) || /^[\p{L}\p{M}]$/u.test(char)) shown = char;
+    else if (code <= 0xffff) shown = `\\u${code.toString(16).padStart(4, '0')}`;
+    else shown = `\\u{${code.toString(16)}}`;
+    if (out.length + shown.length > max) return `"${out}"...`;
+    out += shown;
+  }
+  return `"${out}"`;
+}
+
 /** Formats a location as "record 3 (id "abc"), heavy chain, position 12" for messages. */
 export function describeLocation(location: InputLocation): string {
   const parts: string[] = [];
   if (location.record !== undefined) {
-    parts.push(location.id ? `record ${location.record} (id ${JSON.stringify(location.id)})` : `record ${location.record}`);
+    parts.push(location.id ? `record ${location.record} (id ${excerpt(location.id)})` : `record ${location.record}`);
   } else if (location.id) {
-    parts.push(`record id ${JSON.stringify(location.id)}`);
+    parts.push(`record id ${excerpt(location.id)}`);
   }
   if (location.chain) parts.push(`${chainField(location.chain)} chain`);
   if (location.position !== undefined) parts.push(`position ${location.position}`);

@@ -133,13 +133,13 @@ describe('InputError paths', () => {
       name: 'gap "-" in the heavy chain, with its position',
       record: { id: 'ab1', heavy: 'EVQ-LV', light: 'DIQ' },
       location: { record: 3, id: 'ab1', chain: 'H', position: 4, character: '-' },
-      message: [/^record 3 \(id "ab1"\), heavy chain, position 4: character "-" is not allowed/, /--strip-gaps/],
+      message: [/^record 3 \(id "ab1"\), heavy chain, position 4: character "-" is not allowed/, /gaps are not residues/],
     },
     {
       name: 'gap "." in the light chain',
       record: { heavy: 'EV', light: 'D.I' },
       location: { record: 3, chain: 'L', position: 2, character: '.' },
-      message: [/^record 3, light chain, position 2: character "\."/, /aligned\/gapped/],
+      message: [/^record 3, light chain, position 2: character "\."/, /aligned sequences/],
     },
     {
       name: 'position counts residues after whitespace removal',

@@ -193,10 +193,13 @@ describe('igbert mutate', () => {
     assert.match(run.stderr, /record 3 \(id "bad"\): "H:E1" is not a mutation/);
   });
 
-  test('without --mutations every row needs a "mutations" column: rows without one are rejected', () => {
+  test('without --mutations the input needs a "mutations" column (a usage error, exit 2); a row with it blank is rejected', () => {
     const run = igbert(['mutate', '--model', MODEL, '--input', '-', '--output', '-'], csvOf([pair]));
-    assert.equal(run.code, 3, run.stderr);
-    assert.match(run.stderr, /has no mutations: pass --mutations/);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /mutate needs mutation sets: pass --mutations, or give the input a "mutations" column/);
+    const blank = igbert(['mutate', '--model', MODEL, '--input', '-', '--output', '-'], `id,heavy,light,mutations\nb,${pair.heavy},${pair.light},\n`);
+    assert.equal(blank.code, 3, blank.stderr);
+    assert.match(blank.stderr, /has no mutations: pass --mutations/);
   });
 
   test('--help documents the notation, both scores and the scan, with examples', () => {
@@ -263,7 +266,7 @@ describe('igbert fill', () => {
     [['--num', '3'], /greedy filling gives one design/],
     [['--temperature', '0.5'], /apply to strategy "sample" only/],
     [['--strategy', 'sample', '--temperature', '0'], /--temperature must be greater than 0/],
-    [['--strategy', 'sample', '--top-k', '0'], /--top-k must be at least 1/],
+    [['--strategy', 'sample', '--top-k', '0'], /--top-k must be an integer of at least 1/],
     [['--mask', 'H:5-2'], /must not run backwards/],
     [['--order', 'random'], /--order must be one of parallel, confidence/],
   ];

@@ -280,8 +280,8 @@ describe('progress', () => {
     const event = { repo: 'o/n', file: 'vocab.txt', total: 2e6 };
     report({ ...event, phase: 'start', bytes: 0 });
     clock += 50;
-    report({ ...event, phase: 'data', bytes: 1e6 }); // within 100 ms: not redrawn
-    clock += 100;
+    report({ ...event, phase: 'data', bytes: 1e6 }); // within 250 ms: not redrawn
+    clock += 250;
     report({ ...event, phase: 'data', bytes: 1.5e6 });
     report({ ...event, phase: 'done', bytes: 2e6 });
     assert.deepEqual(writes, [

@@ -11,7 +11,7 @@ import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'h
 import { mergeOutputs } from '../src/io/merge.js';
 import { partialPath } from '../src/io/partialFile.js';
 import { npyIdsPath, openResultWriter, OUTPUT_FORMATS, type ResultRow, type WriterCheckpoint } from '../src/io/resultWriter.js';
-import { jsonLines, NO_PYTHON, python, PYTHON, readNpy, tempDir } from './pipeline-helpers.js';
+import { NO_PYTHON, python, PYTHON, readNpy, tempDir } from './pipeline-helpers.js';
 
 const WIDTH = 5;
 const vector = (i: number): Float32Array => Float32Array.from({ length: WIDTH }, (_, j) => Math.fround(Math.sin(i * 7 + j) * 3.3));
@@ -164,12 +164,5 @@ describe('refusals', () => {
   test('NPY and Parquet need a file; unknown extensions need --format', async () => {
     await assert.rejects(openResultWriter('-', 'npy'), /needs a file/);
     await assert.rejects(openResultWriter('x.txt'), /cannot tell the output format/);
-  });
-  test('merge refuses an unfinished shard', async () => {
-    const dir = tempDir();
-    await writeAll(join(dir, 'a.jsonl'), [{ id: 'a' }]);
-    appendFileSync(join(dir, 'a.jsonl.progress.json'), '{}');
-    await assert.rejects(mergeOutputs(join(dir, 'm.jsonl'), [join(dir, 'a.jsonl')]), /unfinished/);
-    assert.deepEqual(jsonLines(readFileSync(join(dir, 'a.jsonl'), 'utf8')), [{ id: 'a' }]);
   });
 });

@@ -72,7 +72,7 @@ describe('bad rows', () => {
     assert.deepEqual(errors.map((e) => [e.row, e.id, e.code]), expectedErrors);
     assert.match(errors[0].error, /--strip-gaps/);
     assert.match(errors[4].error, /has 3 field\(s\) but the header has 4/);
-    assert.equal(existsSync(`${out}.progress.json`), false);
+    assert.ok(JSON.parse(readFileSync(`${out}.progress.json`, 'utf8')).finished, 'the record says the run finished');
   });
 
   test('--strict: checks every row first, lists the bad ones, exits 1 and writes no output', () => {
@@ -217,16 +217,17 @@ describe('--resume after kill -9', { skip: NO_REAL }, () => {
       assert.deepEqual(readFileSync(out), readFileSync(whole));
       assert.deepEqual(readFileSync(`${out}.errors.jsonl`, 'utf8'), readFileSync(`${whole}.errors.jsonl`, 'utf8'));
       if (format === 'npy') assert.deepEqual(readFileSync(join(dir, 'killed.ids.csv')), readFileSync(join(dir, 'whole.ids.csv')));
-      for (const leftover of ['.partial', '.progress.json', '.errors.jsonl.partial']) assert.equal(existsSync(out + leftover), false, leftover);
+      for (const leftover of ['.partial', '.errors.jsonl.partial']) assert.equal(existsSync(out + leftover), false, leftover);
+      assert.ok(JSON.parse(readFileSync(`${out}.progress.json`, 'utf8')).finished, 'the record says the run finished');
 
       const again = igbert([...args(out), '--resume', '--quiet']);
       assert.equal(again.code, 3, 'a finished output is not redone; its exit code still says rows were rejected');
 
-      // Killed after the output was renamed into place but before the checkpoint was removed: publishing completes.
+      // Killed after the output was renamed into place but before the record said so: publishing completes.
       writeFileSync(`${out}.progress.json`, checkpointAtKill);
       const publish = igbert([...args(out), '--resume']);
       assert.equal(publish.code, 3, publish.stderr);
-      assert.equal(existsSync(`${out}.progress.json`), false);
+      assert.ok(JSON.parse(readFileSync(`${out}.progress.json`, 'utf8')).finished);
       assert.deepEqual(readFileSync(out), readFileSync(whole));
     });
   }

@@ -4,6 +4,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { assertSameJob, type JobCheckpoint } from '../src/cli/checkpoint.js';
+import { defaultMaxResidues, forwardBytes } from '../src/cli/residueCap.js';
+import { IGBERT_CONFIG, TINY_CONFIG } from '../src/config.js';
+import { InputError } from '../src/errors.js';
 import { Progress } from '../src/cli/progress.js';
 import { runRecordPipeline } from '../src/cli/pipeline.js';
 import { parseShard, shardRange } from '../src/cli/shard.js';
@@ -30,49 +33,73 @@ describe('--shard', () => {
   });
 });
 
-describe('progress', () => {
+describe('progress (#13 item 11, #16: one renderer)', () => {
   const fake = (isTTY: boolean) => {
     let now = 0;
     const lines: string[] = [];
     return { lines, tick: (ms: number) => (now += ms), stream: { isTTY, write: (t: string) => lines.push(t) }, now: () => now };
   };
 
-  test('log file: a plain line per interval with rate and ETA from bytes; a summary at the end (none for a short run)', () => {
+  test('log file: a plain line per interval with rows, residues, rates and ETA from input bytes; a summary (none for a short run)', () => {
     const short = fake(false);
     const quick = new Progress({ quiet: false, stream: short.stream, now: short.now, intervalMs: 1000 });
-    quick.add(5, 50, 5);
-    quick.finish(0);
+    quick.worked(5, 50);
+    quick.finish({ rejected: 0, written: 5 });
     assert.deepEqual(short.lines, []);
 
     const f = fake(false);
-    let read = 0;
-    const progress = new Progress({ quiet: false, stream: f.stream, now: f.now, intervalMs: 1000, bytes: { read: () => read, total: 1000 } });
+    const progress = new Progress({ quiet: false, stream: f.stream, now: f.now, intervalMs: 1000, total: { bytes: 1000 } });
     f.tick(500);
-    read = 100;
-    progress.add(50, 5000, 50);
+    progress.worked(50, 5000, 100);
     assert.equal(f.lines.length, 0, 'not before the interval');
     f.tick(500);
-    read = 250;
-    progress.add(50, 5000, 50);
-    assert.deepEqual(f.lines, ['igbert: 100 rows, 100.0 rows/s, 10.0k tokens/s, 25.0%, ETA 3.0 s\n']);
-    progress.finish(3);
-    assert.match(f.lines[1]!, /^igbert: 100 rows read \(97 processed, 3 rejected\), 100 written in 1\.0 s/);
+    progress.worked(50, 5000, 250);
+    assert.deepEqual(f.lines, ['igbert: 100 rows, 10.0k residues; 100.0 rows/s, 10.0k residues/s; 25.0%, ETA 3.0 s\n']);
+    progress.finish({ rejected: 3, written: 97 });
+    assert.match(f.lines[1]!, /^igbert: 100 rows read \(97 processed, 3 rejected\), 97 written in 1\.0 s: 100\.0 rows\/s, 10\.0k residues\/s\n$/);
   });
 
-  test('terminal: one line redrawn in place, cleared before the summary; quiet prints nothing', () => {
+  test('terminal: one line redrawn in place at most every 250 ms, cleared before the summary; quiet prints nothing', () => {
     const f = fake(true);
-    const progress = new Progress({ quiet: false, stream: f.stream, now: f.now, totalRows: 400 });
+    const progress = new Progress({ quiet: false, stream: f.stream, now: f.now, total: { rows: 400 } });
     f.tick(300);
-    progress.add(100, 0, 100);
-    assert.match(f.lines[0]!, /^\r100 rows, .* 25\.0%, ETA 0\.9 s\x1b\[K$/);
-    progress.finish(0);
-    assert.equal(f.lines[1], '\r\x1b[K');
+    progress.worked(100, 0);
+    f.tick(100);
+    progress.worked(100, 0);
+    assert.deepEqual(f.lines.length, 1, 'redrawn at most every 250 ms');
+    assert.match(f.lines[0]!, /^\r\x1b\[Kigbert: 100 rows, 0 residues; .* 25\.0%, ETA 0\.9 s$/);
+    progress.finish({ rejected: 0, written: 200 });
+    assert.match(f.lines[1]!, /^\r\x1b\[Kigbert: 200 rows read/);
     const q = fake(true);
     const quiet = new Progress({ quiet: true, stream: q.stream, now: q.now });
     q.tick(1000);
-    quiet.add(1, 1, 1);
-    quiet.finish(0);
+    quiet.worked(1, 1);
+    quiet.finish({ rejected: 0, written: 1 });
     assert.deepEqual(q.lines, []);
+  });
+
+  test('the pipeline reports per batch of work, not per input chunk', async () => {
+    const dir = tempDir();
+    const rows = Array.from({ length: 60 }, (_, i) => `r${i},EVQL`).join('\n');
+    writeFileSync(join(dir, 'in.csv'), `id,heavy\n${rows}\n`);
+    const f = fake(false);
+    const calls: number[] = [];
+    const steps = {
+      prepare: ({ record }: NumberedRecord) => record,
+      async process(records: { id?: string }[]) {
+        calls.push(records.length);
+        f.tick(1000);
+        return records.map((record) => ({ id: record.id }));
+      },
+    };
+    const options = { input: join(dir, 'in.csv'), output: join(dir, 'o.jsonl'), maxBatchTokens: 60, progress: { stream: f.stream, now: f.now, intervalMs: 1000 } };
+    assert.equal(await runRecordPipeline(options, steps), 0);
+    assert.deepEqual(calls, [10, 10, 10, 10, 10, 10], 'batches of 60 tokens: 10 rows of 6 tokens');
+    assert.deepEqual(
+      f.lines.filter((line) => / rows, /.test(line)).map((line) => /(\d+) rows/.exec(line)?.[1]),
+      ['10', '20', '30', '40', '50', '60'],
+    );
+    assert.deepEqual(jsonLines(readFileSync(join(dir, 'o.jsonl'), 'utf8')).map((r) => r.id), Array.from({ length: 60 }, (_, i) => `r${i}`));
   });
 });
 
@@ -93,12 +120,62 @@ describe('runRecordPipeline with several result rows per input row', () => {
       return grouped ? groups : groups.flat();
     },
   });
-  test('grouped results get their own input row\'s kept columns; flat ones of another count are refused', async () => {
+  test('grouped results get their own input row\'s kept columns; a result count other than the row count is refused', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'in.csv'), input);
     const options = { input: join(dir, 'in.csv'), output: join(dir, 'out.jsonl'), keepColumns: ['note'], quiet: true };
     assert.equal(await runRecordPipeline(options, steps(true)), 0);
     assert.deepEqual(jsonLines(readFileSync(join(dir, 'out.jsonl'), 'utf8')), [{ id: 'a', note: 'x', k: 1 }, { id: 'a', note: 'x', k: 2 }]);
-    await assert.rejects(runRecordPipeline(options, steps(false)), /--keep-cols cannot tell which input row/);
+    await assert.rejects(runRecordPipeline(options, steps(false)), /one row or one group of rows per input row/);
+  });
+});
+
+describe('rows that cannot run (#13 item 5)', () => {
+  test('the default residue cap: the longest row whose forward pass fits in half the memory', () => {
+    const GiB = 2 ** 30;
+    for (const memory of [2 * GiB, 8 * GiB, 16 * GiB, 128 * GiB]) {
+      const cap = defaultMaxResidues(memory, IGBERT_CONFIG);
+      const tokens = cap + 3; // [CLS] heavy [SEP] light [SEP]
+      assert.ok(forwardBytes(tokens, IGBERT_CONFIG) <= memory / 2, `${memory}: ${cap} fits`);
+      assert.ok(forwardBytes(tokens + 1, IGBERT_CONFIG) > memory / 2, `${memory}: ${cap} is the longest that fits`);
+    }
+    // The issue's row: 10,000 residues of IgBert (16 heads) needed a 6.4 GB attention tensor, more than 8 GiB holds.
+    assert.ok(defaultMaxResidues(8 * GiB, IGBERT_CONFIG) < 10_000);
+    assert.ok(defaultMaxResidues(128 * GiB, IGBERT_CONFIG) > 10_000);
+    // Fewer heads, smaller layers: a longer cap on the same memory.
+    assert.ok(defaultMaxResidues(8 * GiB, TINY_CONFIG) > defaultMaxResidues(8 * GiB, IGBERT_CONFIG));
+    assert.equal(defaultMaxResidues(0, IGBERT_CONFIG), 0);
+  });
+
+  test('a row the model layer rejects (InputError with its record number) is a rejected row, not a lost job', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'in.csv'), 'id,heavy\na,EVQL\nhuge,QVQLV\nc,EVQ\n');
+    const calls: string[][] = [];
+    const steps = {
+      prepare: ({ row, record }: NumberedRecord) => ({ row, id: record.id as string }),
+      async process(items: { row: number; id: string }[]) {
+        calls.push(items.map((item) => item.id));
+        const huge = items.find((item) => item.id === 'huge');
+        if (huge) throw new InputError(`record ${huge.row}: cannot be allocated.`, { record: huge.row, id: huge.id }, 'SEQUENCE_TOO_LONG');
+        return items.map((item) => ({ id: item.id }));
+      },
+    };
+    const output = join(dir, 'out.jsonl');
+    assert.equal(await runRecordPipeline({ input: join(dir, 'in.csv'), output, quiet: true }, steps), 3);
+    assert.deepEqual(jsonLines(readFileSync(output, 'utf8')), [{ id: 'a' }, { id: 'c' }]);
+    assert.deepEqual(jsonLines(readFileSync(`${output}.errors.jsonl`, 'utf8')).map((e) => [e.row, e.id, e.code]), [[2, 'huge', 'SEQUENCE_TOO_LONG']]);
+    assert.deepEqual(calls.at(-1), ['a', 'c'], 'the other rows ran again without it');
+  });
+
+  test('an error that names no row of the work still stops the job', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'in.csv'), 'id,heavy\na,EVQL\n');
+    const steps = {
+      prepare: ({ record }: NumberedRecord) => record,
+      async process(): Promise<never> {
+        throw new InputError('no record named', {});
+      },
+    };
+    await assert.rejects(runRecordPipeline({ input: join(dir, 'in.csv'), output: join(dir, 'o.jsonl'), quiet: true }, steps), /no record named/);
   });
 });

@@ -1,12 +1,16 @@
 /**
- * `<output>.progress.json`: what a run has committed — input rows done, committed length of every output file,
- * writer state — rewritten after each chunk (written to a temporary name, fsynced, renamed: a reader sees the old
- * or the new checkpoint, never half of one). `--resume` continues from it: the partial files are cut back to the
- * committed lengths and that many input rows are skipped, so the final files are byte-identical to an
+ * `<output>.progress.json`, the run's record: what a run has committed — input rows done, committed length of every
+ * output file, writer state — rewritten after each chunk (written to a temporary name, fsynced, renamed: a reader sees
+ * the old or the new checkpoint, never half of one). `--resume` continues from it: the partial files are cut back to
+ * the committed lengths and that many input rows are skipped, so the final files are byte-identical to an
  * uninterrupted run. It also records the options and the input's size and time, and refuses to resume a different job.
+ *
+ * When the run completes, the record stays, marked `finished` with the output's size and time: `--resume` onto a
+ * finished output then checks the options as for an unfinished one, and `igbert merge` checks its shards with it.
  */
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { FileError, UsageError } from '../errors.js';
+import { writeError } from '../io/partialFile.js';
 import type { WriterCheckpoint } from '../io/resultWriter.js';
 import type { RejectCheckpoint } from './rejects.js';
 
@@ -15,11 +19,18 @@ export interface JobCheckpoint {
   version: 1;
   /** The options that define the output (see pipelineOptionsFrom); a resumed run must give the same. */
   job: Record<string, unknown>;
-  input: { size: number; mtimeMs: number } | null;
+  input: FileIdentity | null;
   /** Input rows of this shard read and committed (rejected rows included). */
   rowsDone: number;
   output: WriterCheckpoint;
   rejects: RejectCheckpoint;
+  /** Set once the output is published: its size and modification time then. */
+  finished?: FileIdentity;
+}
+
+export interface FileIdentity {
+  size: number;
+  mtimeMs: number;
 }
 
 export const progressPath = (output: string): string => `${output}.progress.json`;
@@ -45,14 +56,18 @@ export async function readCheckpoint(output: string): Promise<JobCheckpoint | un
 export async function writeCheckpoint(output: string, checkpoint: JobCheckpoint): Promise<void> {
   const path = progressPath(output);
   const temporary = `${path}.tmp`;
-  const handle = await open(temporary, 'w');
   try {
-    await handle.writeFile(JSON.stringify(checkpoint) + '\n');
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await open(temporary, 'w');
+    try {
+      await handle.writeFile(JSON.stringify(checkpoint) + '\n');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, path);
+  } catch (cause) {
+    throw writeError(path, cause);
   }
-  await rename(temporary, path);
 }
 
 export async function removeCheckpoint(output: string): Promise<void> {
@@ -60,23 +75,27 @@ export async function removeCheckpoint(output: string): Promise<void> {
   await rm(`${progressPath(output)}.tmp`, { force: true });
 }
 
+/** The options whose values differ between two jobs (keys in `ignore` left out), sorted. */
+export function differingOptions(a: Record<string, unknown>, b: Record<string, unknown>, ignore: readonly string[] = []): string[] {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((key) => !ignore.includes(key)).sort();
+  return keys.filter((key) => JSON.stringify(a[key]) !== JSON.stringify(b[key]));
+}
+
+export const sameIdentity = (a: FileIdentity | null | undefined, b: FileIdentity | null | undefined): boolean =>
+  !a || !b || (a.size === b.size && a.mtimeMs === b.mtimeMs);
+
 /** Throws a UsageError naming what differs when a checkpoint belongs to another job or another version of the input. */
-export function assertSameJob(
-  checkpoint: JobCheckpoint,
-  job: Record<string, unknown>,
-  input: { size: number; mtimeMs: number } | undefined,
-  output: string,
-): void {
-  const keys = [...new Set([...Object.keys(checkpoint.job), ...Object.keys(job)])].sort();
-  const differing = keys.filter((key) => JSON.stringify(checkpoint.job[key]) !== JSON.stringify(job[key]));
+export function assertSameJob(checkpoint: JobCheckpoint, job: Record<string, unknown>, input: FileIdentity | undefined, output: string): void {
+  const run = checkpoint.finished ? 'the run that made it' : 'the interrupted run';
   const restart = `Run with the same options to resume, or without --resume to start over.`;
+  const differing = differingOptions(checkpoint.job, job);
   if (differing.length > 0) {
     const detail = differing
       .map((key) => `${key}: was ${JSON.stringify(checkpoint.job[key]) ?? 'unset'}, now ${JSON.stringify(job[key]) ?? 'unset'}`)
       .join('; ');
-    throw new UsageError(`cannot resume ${output}: the interrupted run had other options (${detail}). ${restart}`);
+    throw new UsageError(`cannot resume ${output}: ${run} had other options (${detail}). ${restart}`);
   }
-  if (checkpoint.input && input && (checkpoint.input.size !== input.size || checkpoint.input.mtimeMs !== input.mtimeMs)) {
-    throw new UsageError(`cannot resume ${output}: the input file changed since the interrupted run. ${restart}`);
+  if (!sameIdentity(checkpoint.input, input)) {
+    throw new UsageError(`cannot resume ${output}: the input file changed since ${run}. ${restart}`);
   }
 }

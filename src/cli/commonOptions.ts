@@ -32,6 +32,7 @@ export interface CommonCliOptions extends HubCliOptions {
   keepCols?: string[];
   stripGaps?: boolean;
   maxBatchTokens?: number;
+  maxResidues?: number;
   chunkRows?: number;
   threads?: number;
   resume?: boolean;
@@ -97,6 +98,11 @@ export function addCommonOptions(command: Command, outputHelp: string): Command 
     .requiredOption('--output <file>', `${outputHelp}; "-" = stdout`)
     .option('--format <name>', `output format when the extension does not say: ${OUTPUT_FORMATS.join(' | ')}`)
     .option('--max-batch-tokens <n>', 'token budget per batch, padding included (default 8192)', parseInteger('--max-batch-tokens', { min: 1 }))
+    .option(
+      '--max-residues <n>',
+      'rows with more residues are rejected (listed in <output>.errors.jsonl) before any model work; default: the longest row whose forward pass fits in half the memory',
+      parseInteger('--max-residues', { min: 1 }),
+    )
     .option('--chunk-rows <n>', 'rows per chunk: length-sorting window and unit of progress commits (default 1024)', parseInteger('--chunk-rows', { min: 1 }))
     .option('--threads <n>', 'CPU threads for ONNX Runtime (default: all cores)', parseInteger('--threads', { min: 1 }))
     .option('--resume', 'continue an interrupted run from <output>.progress.json (same options); the result is identical')
@@ -129,6 +135,7 @@ export function pipelineOptionsFrom(options: CommonCliOptions): PipelineOptions 
   return {
     input: options.input,
     output: options.output,
+    modelFolder: options.model,
     stripGaps: Boolean(options.stripGaps),
     columns,
     // Every option of the command (its own ones too: pooling, layer, ...) defines the output of a --resume'd run.
@@ -138,6 +145,7 @@ export function pipelineOptionsFrom(options: CommonCliOptions): PipelineOptions 
     ...(options.chain ? { chain: options.chain } : {}),
     ...(options.keepCols?.length ? { keepColumns: options.keepCols } : {}),
     ...(options.chunkRows ? { chunkRows: options.chunkRows } : {}),
+    ...(options.maxBatchTokens ? { maxBatchTokens: options.maxBatchTokens } : {}),
     ...(options.resume ? { resume: true } : {}),
     ...(options.shard ? { shard: options.shard } : {}),
     ...(options.strict ? { strict: true } : {}),

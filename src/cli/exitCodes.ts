@@ -1,5 +1,6 @@
 /** The CLI's one mapping from errors to exit codes and stderr messages. */
 import { IgBertError, UsageError } from '../errors.js';
+import { OutputClosedError } from '../io/partialFile.js';
 
 export const EXIT = {
   ok: 0,
@@ -11,10 +12,13 @@ export const EXIT = {
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError) return EXIT.usage;
+  // The reader of stdout closed it (`| head`): the job ends as Unix tools do then, quietly and successfully.
+  if (error instanceof OutputClosedError) return EXIT.ok;
   return EXIT.failure;
 }
 
 export function reportError(error: unknown): void {
+  if (error instanceof OutputClosedError) return;
   if (error instanceof IgBertError) {
     process.stderr.write(`igbert: error: ${error.message}\n`);
   } else {

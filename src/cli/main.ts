@@ -28,9 +28,7 @@ export function buildProgram(): Command {
   const program = new Command('igbert')
     .description('IgBert antibody language model (ONNX Runtime on CPU/WebGPU, native CUDA on NVIDIA GPUs), with the same numbers as Hugging Face transformers.')
     .version(PRODUCER.version)
-    .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', ENVIRONMENT_HELP)
-    .exitOverride();
+    .addHelpText('after', ENVIRONMENT_HELP);
   registerTokenize(program);
   registerEmbed(program);
   registerScore(program);
@@ -42,11 +40,24 @@ export function buildProgram(): Command {
   registerProbe(program);
   registerServe(program);
   registerDoctor(program);
-  for (const command of program.commands) command.exitOverride();
+  styleErrors(program, 'igbert');
   return program;
 }
 
+/**
+ * Commander's own errors (a missing required option, an unknown option or command) in the one CLI style,
+ * `igbert: error: ...`, naming the help to read; they throw instead of exiting, so main() maps them to exit 2.
+ */
+function styleErrors(command: Command, path: string): void {
+  command.exitOverride().configureOutput({
+    outputError: (text, write) => write(`igbert: ${text.trimEnd()} (see ${path} --help)\n`),
+  });
+  for (const subcommand of command.commands) styleErrors(subcommand, `${path} ${subcommand.name()}`);
+}
+
 export async function main(argv: string[]): Promise<number> {
+  // stderr closed under us (`2>&1 | head`): nothing can be said there any more, and that must not crash the run.
+  process.stderr.on('error', () => undefined);
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;

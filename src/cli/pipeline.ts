@@ -1,23 +1,37 @@
 /**
- * The shared shape of every record command (embed, score, mutate, fill): stream input rows in chunks, validate each
- * row (a bad row is logged to <output>.errors.jsonl and skipped; all valid rows are processed), run the model on the
- * valid rows of the chunk, write result rows in input order. Returns the command's exit code.
+ * The shared shape of every record command (embed, score, mutate, fill): input → chunks → work → ordered writer.
+ * Rows stream in chunks (pipeline/chunks.ts); each row is validated, and a bad row is logged to
+ * <output>.errors.jsonl and skipped while all valid rows are processed; the model runs on a chunk's valid rows
+ * (pipeline/work.ts); result rows are written in input order and committed chunk by chunk (pipeline/jobOutput.ts).
+ * Returns the command's exit code.
  *
  * At scale: reading + validating the next chunk and writing the previous one overlap with the model's work on the
- * current one, with at most three chunks in memory, whatever the input size. Each chunk is committed (output and
- * error log fsynced, then `<output>.progress.json` replaced), which is what --resume continues from; --shard k/N
- * restricts the run to a contiguous range of rows (see shard.ts); --strict validates everything before any work.
+ * current one, with at most three chunks in memory, whatever the input size. Around that core, separate pieces:
+ * --resume (pipeline/resume.ts, continuing from the last commit), --shard k/N (shard.ts, a contiguous range of rows),
+ * --strict (pipeline/strict.ts, everything validated before any work) and --keep-cols (pipeline/keptColumns.ts).
  */
-import { access } from 'node:fs/promises';
-import { InputError, UsageError } from '../errors.js';
-import { describeColumns, isDefaultColumns, type ResolvedColumns } from '../io/columns.js';
+import { UsageError } from '../errors.js';
+import { describeColumns, isDefaultColumns } from '../io/columns.js';
+import { checkOutputHolds, type ColumnSpec } from '../io/outputFormats.js';
 import { inputIdentity } from '../io/inputSource.js';
-import { inputFormat, openRecords, type NumberedRecord, type ReadOptions } from '../io/readRecords.js';
+import { assertNotAnInput, assertOutsideFolders, resolveOutputTarget, type OutputTarget } from '../io/outputTarget.js';
 import { partialPath } from '../io/partialFile.js';
-import { openResultWriter, outputFormat, type ResultRow, type ResultWriter } from '../io/resultWriter.js';
-import { assertSameJob, progressPath, readCheckpoint, removeCheckpoint, writeCheckpoint, type JobCheckpoint } from './checkpoint.js';
+import { inputFormat, openRecords, type NumberedRecord, type ReadOptions, type RecordSource } from '../io/readRecords.js';
+import { openResultWriter, outputFormat, writtenFiles, type OutputFormat } from '../io/resultWriter.js';
+import { progressPath, type JobCheckpoint } from './checkpoint.js';
 import { EXIT } from './exitCodes.js';
+import { preparedChunks, rowValidator, type PreparedChunk } from './pipeline/chunks.js';
+import { JobOutput } from './pipeline/jobOutput.js';
+import { KeptColumns } from './pipeline/keptColumns.js';
+import { startPoint } from './pipeline/resume.js';
+import { checkEveryRow } from './pipeline/strict.js';
+import { processChunk, type ProcessRows, type UnitPlan } from './pipeline/work.js';
+import { resolveBatching } from '../batches/planBatches.js';
+import type { EngineInfo } from '../runtime/engine.js';
+import { OptionMisfits } from './optionFit.js';
+import type { ProgressStream } from '../io/progressLine.js';
 import { Progress } from './progress.js';
+import type { ResidueCap } from './residueCap.js';
 import { RejectLog } from './rejects.js';
 import { shardRange, type RowRange, type Shard } from './shard.js';
 
@@ -38,304 +52,265 @@ export interface PipelineOptions extends ReadOptions {
   quiet?: boolean;
   /** What defines this job's output (command options); --resume refuses a checkpoint recorded with other values. */
   job?: Record<string, unknown>;
-  /** Between progress lines when stderr is not a terminal (default 30 s). */
-  progressIntervalMs?: number;
+  /** The model's folder (or a Hub id): no output file may land inside it. */
+  modelFolder?: string;
+  /** The model's token budget per batch: units of work are its batches (default: the batcher's). */
+  maxBatchTokens?: number;
+  /** Where progress goes (stderr), and between plain lines when it is not a terminal (default 30 s). */
+  progress?: { stream?: ProgressStream; intervalMs?: number; now?: () => number };
 }
 
 export interface PipelineSteps<T> {
   /** Validates one row; throw InputError to reject it. */
   prepare(numbered: NumberedRecord): T;
-  /**
-   * Runs the model on a chunk's valid rows. Returns one result row per item, in order; a command that gives several
-   * rows (or none) per input row returns one array of rows per item instead, which --keep-cols needs to know which
-   * input row each result row came from.
-   */
-  process(items: T[]): Promise<ResultRow[] | ResultRow[][]>;
+  /** Rows with more residues are rejected before any model work (see residueCap.ts). */
+  maxResidues?: ResidueCap;
+  /** Runs the model on valid rows: one result row, or one group of result rows, per item, in order. */
+  process: ProcessRows<T>;
+  /** How the model's engine batches (its EngineInfo): units of work are its batches, as many in flight as it takes. */
+  engine?: Pick<EngineInfo, 'batching' | 'layout' | 'concurrency'>;
 }
 
-interface PreparedChunk<T> {
-  /** Input rows in the chunk, rejected ones included. */
-  size: number;
-  items: T[];
-  sources: NumberedRecord[];
-  rejected: { numbered: NumberedRecord; error: InputError }[];
-  tokens: number;
+/** What a command tells the pipeline before the model loads. */
+export interface JobSpec {
+  /** The columns of the command's result rows (they may depend on the format): checked against the format. */
+  columns?: readonly ColumnSpec[] | ((format: OutputFormat) => readonly ColumnSpec[]);
+  /** Checks the input's column names (undefined for FASTA, which has none); throws UsageError when one is missing. */
+  checkInput?(names: readonly string[] | undefined): void;
 }
 
 const noop = (): void => {};
 
-export async function runRecordPipeline<T>(options: PipelineOptions, steps: PipelineSteps<T>): Promise<number> {
-  const format = outputFormat(options.output, options.format);
-  const toFile = options.output !== '-';
-  const chunkRows = options.chunkRows ?? 1024;
-  const note = (text: string): void => {
+/**
+ * A job before the model is loaded: options checked, the output target resolved, where to start known (a finished
+ * output needs no model at all), the shard's rows counted, and the input opened up to its first row, so that a
+ * missing column is a usage error before any work. `run` does the work.
+ */
+export class Job {
+  private range: RowRange = { start: 0, end: Infinity };
+  private checkpoint: JobCheckpoint | undefined;
+  private done: number | undefined;
+  private source: RecordSource | undefined;
+  private inputColumns: readonly string[] | undefined;
+
+  private constructor(
+    private readonly options: PipelineOptions,
+    private readonly keep: KeptColumns,
+    private readonly target: OutputTarget,
+    readonly format: OutputFormat,
+    private readonly input: JobCheckpoint['input'],
+  ) {}
+
+  /** The exit code when --resume found the output already complete: there is nothing to run. */
+  get finished(): number | undefined {
+    return this.done;
+  }
+
+  static async open(options: PipelineOptions, spec: JobSpec = {}): Promise<Job> {
+    const target = await resolveOutputTarget(options.output);
+    const format = outputFormat(target, options.format);
+    const columns = typeof spec.columns === 'function' ? spec.columns(format) : spec.columns;
+    if (columns) checkOutputHolds(format, target, columns);
+    const keep = new KeptColumns(options.keepColumns ?? [], columns);
+    const toFile = target.kind === 'file';
+    if (toFile) {
+      await assertNotAnInput(jobFiles(target.path, format), [options.input]);
+      await assertOutsideFolders(jobFiles(target.path, format), options.modelFolder ? [options.modelFolder] : [], 'model folder');
+    }
+    if (options.resume && !toFile) throw new UsageError('--resume needs --output FILE (a stream such as stdout or a FIFO cannot be continued).');
+    for (const [flag, reason] of [
+      ['shard', 'the input is read once to count its rows, then for the shard'],
+      ['strict', 'the input is read twice, checked and then processed'],
+    ] as const) {
+      if (options[flag] && options.input === '-') throw new UsageError(`--${flag} needs --input FILE: ${reason}.`);
+    }
+    const fasta = inputFormat(options.input, options.inputFormat) === 'fasta';
+    if ((options.keepColumns ?? []).length > 0 && fasta) {
+      throw new UsageError('--keep-cols needs CSV, TSV or JSONL input: FASTA has no columns to keep.');
+    }
+    const job = new Job(options, keep, target, format, (await inputIdentity(options.input)) ?? null);
+    const start = toFile ? await startPoint(target.path, Boolean(options.resume), options.job ?? {}, job.input, note(options)) : {};
+    if (start.finished !== undefined) {
+      job.done = start.finished;
+      return job;
+    }
+    job.checkpoint = start.checkpoint;
+    if (options.shard) await job.countShard(options.shard);
+    job.source = await job.openInput();
+    spec.checkInput?.(fasta ? undefined : job.inputColumns);
+    return job;
+  }
+
+  private get chunkRows(): number {
+    return this.options.chunkRows ?? 1024;
+  }
+
+  private readOptions(announce: boolean): ReadOptions {
+    return {
+      ...this.options,
+      onColumns: (resolved, names) => {
+        this.keep.resolve(resolved, names);
+        this.inputColumns = names;
+        if (announce && !isDefaultColumns(resolved)) note(this.options)(`input columns: ${describeColumns(resolved)}`);
+      },
+    };
+  }
+
+  private async countShard(shard: Shard): Promise<void> {
+    let total = 0;
+    for await (const _ of (await openRecords(this.options.input, this.readOptions(false))).records) total++;
+    this.range = shardRange(total, shard, this.chunkRows);
+    note(this.options)(
+      this.range.end > this.range.start
+        ? `shard ${shard.index}/${shard.count}: rows ${this.range.start + 1}-${this.range.end} of ${total}`
+        : `shard ${shard.index}/${shard.count}: no rows (${total} rows make fewer chunks than shards)`,
+    );
+  }
+
+  /** Opens the input and reads up to its first row (the header comes with it); the row is put back. */
+  private async openInput(): Promise<RecordSource> {
+    const source = await openRecords(this.options.input, this.readOptions(true));
+    const first = await source.records.next();
+    async function* records(): AsyncGenerator<NumberedRecord> {
+      if (first.done) return;
+      yield first.value;
+      yield* source.records;
+    }
+    return { ...source, records: records() };
+  }
+
+  async run<T>(steps: PipelineSteps<T>): Promise<number> {
+    if (this.done !== undefined) return this.done;
+    const { options, target, range, checkpoint } = this;
+    const source = this.source as RecordSource;
+    this.source = undefined;
+    const toFile = target.kind === 'file';
+    const validate = rowValidator(steps.prepare, steps.maxResidues);
+    if (options.strict) {
+      await checkEveryRow((await openRecords(options.input, this.readOptions(false))).records, range, validate, target);
+    }
+    const writer = await openResultWriter(target, this.format, checkpoint?.output);
+    const rejects = checkpoint ? await RejectLog.resume(target, checkpoint.rejects) : new RejectLog(target);
+    const output = new JobOutput(writer, rejects, { output: target.path, toFile, job: options.job ?? {}, input: this.input }, checkpoint);
+    const progress = new Progress({
+      quiet: Boolean(options.quiet),
+      ...options.progress,
+      ...(Number.isFinite(range.end)
+        ? { total: { rows: range.end - range.start - output.rowsDone } }
+        : source.totalBytes
+          ? { total: { bytes: source.totalBytes } }
+          : {}),
+    });
+    const chunks = preparedChunks(source.records, { start: range.start + output.rowsDone, end: range.end }, this.chunkRows, validate, source.bytesRead);
+    const misfits = new OptionMisfits();
+    let misfit: UsageError | undefined;
+    let counts = { rejected: 0, written: 0 };
+    try {
+      counts = await this.overlap(chunks, steps, output, progress, misfits);
+      // A resumed run cannot tell what its first part rejected: the rule is for runs that saw every row.
+      misfit = checkpoint ? undefined : misfits.usageError();
+      if (!misfit) await output.finish();
+    } catch (error) {
+      await output.abandon();
+      if (output.committed && toFile) {
+        // Said even with --quiet: it is how to recover from the error that follows.
+        process.stderr.write(`igbert: stopped after ${output.rowsDone} committed rows; run the same command with --resume to continue from there.\n`);
+      }
+      throw error;
+    }
+    if (misfit) {
+      await output.abandon(false);
+      throw misfit;
+    }
+    progress.finish(counts);
+    if (rejects.count > 0) {
+      process.stderr.write(`igbert: ${rejects.count} row(s) rejected (${rejects.listed}); all other rows were processed.\n`);
+      return EXIT.rowsRejected;
+    }
+    return EXIT.ok;
+  }
+
+  /**
+   * The model works on chunk k while chunk k+1 is read and validated and chunk k-1 is written and committed. Progress
+   * moves after each unit of work (a batch). Returns the rows this run rejected and wrote.
+   */
+  private async overlap<T>(
+    chunks: AsyncGenerator<PreparedChunk<T>>,
+    steps: PipelineSteps<T>,
+    output: JobOutput,
+    progress: Progress,
+    misfits: OptionMisfits,
+  ): Promise<{ rejected: number; written: number }> {
+    const plan: UnitPlan = {
+      batching: resolveBatching(this.options.maxBatchTokens ? { maxBatchTokens: this.options.maxBatchTokens } : {}, steps.engine?.batching),
+      layout: steps.engine?.layout ?? 'padded',
+      concurrency: steps.engine?.concurrency ?? 1,
+    };
+    const counts = { rejected: 0, written: 0, seen: 0 };
+    let next = chunks.next();
+    next.catch(noop);
+    let writing: Promise<void> = Promise.resolve();
+    try {
+      for (;;) {
+        const { value: chunk, done } = await next;
+        if (done) break;
+        next = chunks.next();
+        next.catch(noop);
+        counts.seen += chunk.size;
+        if (chunk.last) progress.knowRows(counts.seen);
+        // Rows done in this chunk → how far into the input the work has reached.
+        let rowsDone = chunk.rejected.length;
+        const reached = (): number => chunk.bytes.from + ((chunk.bytes.to - chunk.bytes.from) * rowsDone) / chunk.size;
+        if (rowsDone > 0) progress.worked(rowsDone, 0, reached());
+        const work = await processChunk(chunk, steps.process, plan, (rows, residues) => {
+          rowsDone += rows;
+          progress.worked(rows, residues, reached());
+        });
+        const rows = this.keep.rows(work.results, work.sources);
+        const rejected = [...chunk.rejected, ...work.rejected].sort((a, b) => a.numbered.row - b.numbered.row);
+        misfits.note(work.sources.length, rejected);
+        counts.rejected += rejected.length;
+        counts.written += rows.length;
+        await writing;
+        writing = output.writeChunk(chunk.size, rejected, rows);
+        writing.catch(noop);
+      }
+      await writing;
+      return counts;
+    } catch (error) {
+      await writing.catch(noop);
+      await next.catch(noop);
+      await chunks.return(undefined).catch(noop);
+      throw error;
+    }
+  }
+
+  /** Closes the input when the job is not run (the model failed to load, or it was finished). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.source?.records.return(undefined);
+    this.source = undefined;
+  }
+}
+
+/** Checks the options and opens the job (see Job); load the model only when `job.finished` is undefined. */
+export function openJob(options: PipelineOptions, spec: JobSpec = {}): Promise<Job> {
+  return Job.open(options, spec);
+}
+
+/** Every file a job at `path` writes: the output (and NPY's ids file), each as .partial, the error log, the checkpoint. */
+function jobFiles(path: string, format: OutputFormat): string[] {
+  const published = [...writtenFiles(path, format), `${path}.errors.jsonl`];
+  return [...published, ...published.map(partialPath), progressPath(path)];
+}
+
+/** A whole job: open it, then run `steps`. */
+export async function runRecordPipeline<T>(options: PipelineOptions, steps: PipelineSteps<T>, spec: JobSpec = {}): Promise<number> {
+  await using job = await openJob(options, spec);
+  return await job.run(steps);
+}
+
+const note =
+  (options: PipelineOptions) =>
+  (text: string): void => {
     if (!options.quiet) process.stderr.write(`igbert: ${text}\n`);
   };
-  if (options.resume && !toFile) throw new UsageError('--resume needs --output FILE (stdout cannot be continued).');
-  if (options.shard && options.input === '-') {
-    throw new UsageError('--shard needs --input FILE: the input is read once to count its rows, then for the shard.');
-  }
-  const keep = options.keepColumns ?? [];
-  if (keep.length > 0 && inputFormat(options.input, options.inputFormat) === 'fasta') {
-    throw new UsageError('--keep-cols needs CSV, TSV or JSONL input: FASTA has no columns to keep.');
-  }
-  const input = await inputIdentity(options.input);
-  const job = options.job ?? {};
-
-  let checkpoint: JobCheckpoint | undefined;
-  if (toFile && options.resume) {
-    checkpoint = await readCheckpoint(options.output);
-    if (checkpoint) {
-      assertSameJob(checkpoint, job, input, options.output);
-      if ((await exists(options.output)) && !(await exists(partialPath(options.output)))) {
-        // Killed while publishing the files: the output is complete; publish the error log and forget the checkpoint.
-        if (checkpoint.rejects.count > 0 && (await exists(partialPath(`${options.output}.errors.jsonl`)))) {
-          await (await RejectLog.resume(options.output, checkpoint.rejects)).close();
-        }
-        await removeCheckpoint(options.output);
-        note(`${options.output} was complete; finished publishing it.`);
-        return checkpoint.rejects.count > 0 ? EXIT.rowsRejected : EXIT.ok;
-      }
-    } else if (await exists(options.output)) {
-      note(`${options.output} is complete (there is no ${progressPath(options.output)}): nothing to resume.`);
-      return (await exists(`${options.output}.errors.jsonl`)) ? EXIT.rowsRejected : EXIT.ok;
-    } else {
-      note(`no ${progressPath(options.output)}: starting from the first row.`);
-    }
-  } else if (toFile) {
-    await removeCheckpoint(options.output);
-  }
-
-  let columns: ResolvedColumns | undefined;
-  const readOptions = (announce: boolean): ReadOptions => ({
-    ...options,
-    onColumns(resolved, names) {
-      columns = resolved;
-      const missing = keep.filter((name) => !names.includes(name));
-      if (missing.length > 0) {
-        throw new UsageError(`--keep-cols: ${missing.map((m) => JSON.stringify(m)).join(', ')} not in the input (found: ${names.join(', ')}).`);
-      }
-      if (announce && !isDefaultColumns(resolved)) note(`input columns: ${describeColumns(resolved)}`);
-    },
-  });
-
-  let range: RowRange = { start: 0, end: Infinity };
-  if (options.shard) {
-    const total = await countRows(options.input, readOptions(false));
-    range = shardRange(total, options.shard, chunkRows);
-    note(
-      range.end > range.start
-        ? `shard ${options.shard.index}/${options.shard.count}: rows ${range.start + 1}-${range.end} of ${total}`
-        : `shard ${options.shard.index}/${options.shard.count}: no rows (${total} rows make fewer chunks than shards)`,
-    );
-  }
-  if (options.strict) await checkEveryRow(options, readOptions(false), range, steps);
-
-  const writer = await openResultWriter(options.output, format, checkpoint?.output);
-  const rejects = checkpoint ? await RejectLog.resume(options.output, checkpoint.rejects) : new RejectLog(options.output);
-  let rowsDone = checkpoint?.rowsDone ?? 0;
-  if (rowsDone > 0) note(`resuming after ${rowsDone} committed rows`);
-  let committed = checkpoint !== undefined;
-
-  const source = await openRecords(options.input, readOptions(true));
-  const progress = new Progress({
-    quiet: Boolean(options.quiet),
-    stream: process.stderr,
-    ...(Number.isFinite(range.end) ? { totalRows: range.end - range.start - rowsDone } : { bytes: { read: source.bytesRead, total: source.totalBytes } }),
-    ...(options.progressIntervalMs !== undefined ? { intervalMs: options.progressIntervalMs } : {}),
-  });
-  const begin = range.start + rowsDone;
-
-  const prepareChunk = (chunk: NumberedRecord[]): PreparedChunk<T> => {
-    const prepared: PreparedChunk<T> = { size: chunk.length, items: [], sources: [], rejected: [], tokens: 0 };
-    for (const numbered of chunk) {
-      try {
-        if (numbered.invalid) throw numbered.invalid;
-        prepared.items.push(steps.prepare(numbered));
-        prepared.sources.push(numbered);
-        prepared.tokens += tokenCount(numbered);
-      } catch (error) {
-        if (!(error instanceof InputError)) throw error;
-        prepared.rejected.push({ numbered, error });
-      }
-    }
-    return prepared;
-  };
-
-  async function* chunks(): AsyncGenerator<PreparedChunk<T>> {
-    let chunk: NumberedRecord[] = [];
-    for await (const numbered of source.records) {
-      const index = numbered.row - 1;
-      if (index < begin) continue;
-      if (index >= range.end) break;
-      chunk.push(numbered);
-      if (chunk.length >= chunkRows) {
-        yield prepareChunk(chunk);
-        chunk = [];
-      }
-    }
-    if (chunk.length > 0) yield prepareChunk(chunk);
-  }
-
-  const writeChunk = async (chunk: PreparedChunk<T>, rows: ResultRow[]): Promise<void> => {
-    for (const { numbered, error } of chunk.rejected) await rejects.reject(numbered.row, numbered.record.id, error);
-    for (const row of rows) await writer.write(row);
-    rowsDone += chunk.size;
-    if (toFile) {
-      const output = await writer.commit();
-      await writeCheckpoint(options.output, {
-        format: 'igbert-progress',
-        version: 1,
-        job,
-        input: input ?? null,
-        rowsDone,
-        output,
-        rejects: await rejects.commit(),
-      });
-      committed = true;
-    }
-    progress.add(chunk.size, chunk.tokens, rows.length);
-  };
-
-  const iterator = chunks();
-  let next = iterator.next();
-  next.catch(noop);
-  let writing: Promise<void> = Promise.resolve();
-  try {
-    for (;;) {
-      const { value: chunk, done } = await next;
-      if (done) break;
-      next = iterator.next(); // read and validate the next chunk while the model works on this one
-      next.catch(noop);
-      const results = chunk.items.length > 0 ? await steps.process(chunk.items) : [];
-      const rows = resultRows(results, chunk.sources, keep, columns);
-      await writing;
-      writing = writeChunk(chunk, rows); // written and committed while the model works on the next chunk
-      writing.catch(noop);
-    }
-    await writing;
-    await writer.finish();
-    await rejects.close();
-    if (toFile) await removeCheckpoint(options.output);
-  } catch (error) {
-    await writing.catch(noop);
-    await next.catch(noop);
-    await iterator.return(undefined).catch(noop);
-    await abandon(writer, rejects, committed && toFile, options.output);
-    if (committed && toFile) {
-      note(`stopped after ${rowsDone} committed rows; run the same command with --resume to continue from there.`);
-    }
-    throw error;
-  }
-  progress.finish(rejects.count);
-  if (rejects.count > 0) {
-    process.stderr.write(`igbert: ${rejects.count} row(s) rejected, see ${rejects.path}; all other rows were processed.\n`);
-    return EXIT.rowsRejected;
-  }
-  return EXIT.ok;
-}
-
-/** On failure: keep the committed partial files for --resume, or remove everything when nothing was committed. */
-async function abandon(writer: ResultWriter, rejects: RejectLog, keep: boolean, output: string): Promise<void> {
-  await writer.abandon(!keep).catch(noop);
-  await rejects.abandon(!keep).catch(noop);
-  if (!keep && output !== '-') await removeCheckpoint(output);
-}
-
-/** Result rows with the kept input columns inserted after "id". */
-function resultRows(
-  results: ResultRow[] | ResultRow[][],
-  sources: readonly NumberedRecord[],
-  keep: readonly string[],
-  columns: ResolvedColumns | undefined,
-): ResultRow[] {
-  const grouped = results.length > 0 && Array.isArray(results[0]);
-  if (keep.length === 0) return grouped ? (results as ResultRow[][]).flat() : (results as ResultRow[]);
-  if (results.length !== sources.length) {
-    // A command that gives several rows per input row must return them grouped (one array per row) for --keep-cols.
-    throw new UsageError(
-      `--keep-cols cannot tell which input row each of this command's ${results.length} result rows (for ${sources.length} ` +
-        'input rows) comes from; drop --keep-cols, or join on "id" afterwards.',
-    );
-  }
-  const rows: ResultRow[] = [];
-  results.forEach((result, i) => {
-    const source = sources[i] as NumberedRecord;
-    if (!grouped && 'id' in (result as ResultRow) && (result as ResultRow)['id'] !== (source.record.id ?? String(source.row))) {
-      // One flat row per input row was assumed; an id from another row means the command gives a varying number.
-      throw new UsageError('--keep-cols cannot tell which input row each of this command\'s result rows comes from; drop --keep-cols, or join on "id" afterwards.');
-    }
-    const kept = keptValues(source, keep, columns);
-    for (const row of grouped ? (result as ResultRow[]) : [result as ResultRow]) rows.push(withKept(row, kept));
-  });
-  return rows;
-}
-
-function keptValues(numbered: NumberedRecord, keep: readonly string[], columns: ResolvedColumns | undefined): Record<string, string | null> {
-  const values: Record<string, string | null> = {};
-  for (const name of keep) {
-    // The id and chain columns are not in `extra`: take them from the record (chains after --strip-gaps).
-    if (name === columns?.id) values[name] = numbered.record.id ?? null;
-    else if (name === columns?.heavy) values[name] = numbered.record.heavy ?? null;
-    else if (name === columns?.light) values[name] = numbered.record.light ?? null;
-    else values[name] = numbered.extra?.[name] ?? null;
-  }
-  return values;
-}
-
-function withKept(row: ResultRow, kept: Record<string, string | null>): ResultRow {
-  for (const name of Object.keys(kept)) {
-    if (name in row) {
-      throw new UsageError(`--keep-cols ${JSON.stringify(name)}: the output already has a column of that name; rename the input column.`);
-    }
-  }
-  if (!('id' in row)) return { ...kept, ...row };
-  const { id, ...rest } = row;
-  return { id, ...kept, ...rest };
-}
-
-/** Tokens the model sees for a valid row: residues plus [CLS], [SEP] and, for a pair, the middle [SEP]. */
-function tokenCount({ record }: NumberedRecord): number {
-  const heavy = record.heavy?.length ?? 0;
-  const light = record.light?.length ?? 0;
-  return heavy + light + (heavy > 0 && light > 0 ? 3 : 2);
-}
-
-async function countRows(path: string, options: ReadOptions): Promise<number> {
-  let rows = 0;
-  for await (const _ of (await openRecords(path, options)).records) rows++;
-  return rows;
-}
-
-/** --strict: every row of the range is read and validated first; bad rows are listed and nothing else is done. */
-async function checkEveryRow<T>(options: PipelineOptions, readOptions: ReadOptions, range: RowRange, steps: PipelineSteps<T>): Promise<void> {
-  const bad: { numbered: NumberedRecord; error: InputError }[] = [];
-  for await (const numbered of (await openRecords(options.input, readOptions)).records) {
-    const index = numbered.row - 1;
-    if (index < range.start) continue;
-    if (index >= range.end) break;
-    try {
-      if (numbered.invalid) throw numbered.invalid;
-      steps.prepare(numbered);
-    } catch (error) {
-      if (!(error instanceof InputError)) throw error;
-      bad.push({ numbered, error });
-    }
-  }
-  if (bad.length === 0) return;
-  const log = new RejectLog(options.output);
-  for (const { numbered, error } of bad) await log.reject(numbered.row, numbered.record.id, error);
-  await log.close();
-  const first = bad[0] as (typeof bad)[number];
-  throw new InputError(
-    `--strict: ${bad.length} row(s) are invalid, listed in ${log.path} (first: row ${first.numbered.row}: ` +
-      `${first.error.message}). Nothing was processed; fix them, or drop --strict to process the valid rows.`,
-  );
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}

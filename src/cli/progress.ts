@@ -1,16 +1,17 @@
 /**
- * Progress on stderr: on a terminal, one line redrawn in place (rows, rows/s, tokens/s, ETA); otherwise (a batch
- * job's log file) a plain line every `intervalMs`. ETA comes from rows when the row count is known (a shard),
- * else from input bytes read vs the file size. A summary line ends the run on a terminal, or in a log once progress
- * lines were shown (a short run stays silent). Nothing at all with `quiet`.
+ * Progress of a record command on stderr, advanced after every batch of work: rows and residues done, their rates,
+ * and — when the size of the job is known — the fraction done and the ETA (from rows for a shard, from the input bytes
+ * the work has reached for a file). Drawn by the one renderer (src/io/progressLine.ts): a redrawn line on a terminal,
+ * plain lines every `intervalMs` in a log. A summary ends the run on a terminal, or in a log once progress lines were
+ * shown (a short run stays silent). Nothing at all with `quiet`.
  */
+import { ProgressLine, type ProgressStream } from '../io/progressLine.js';
 
 export interface ProgressOptions {
   quiet: boolean;
-  /** Where lines go (stderr); `isTTY` chooses redraw vs log lines. */
-  stream: { write(text: string): unknown; isTTY?: boolean };
-  totalRows?: number;
-  bytes?: { read(): number; total: number | undefined };
+  stream?: ProgressStream;
+  /** The size of the job, when known: its rows (a shard), or its input file's bytes. */
+  total?: { rows?: number; bytes?: number };
   /** Between plain log lines (default 30 s); a terminal is redrawn at most every 250 ms. */
   intervalMs?: number;
   now?: () => number;
@@ -18,68 +19,70 @@ export interface ProgressOptions {
 
 export class Progress {
   private rows = 0;
-  private tokens = 0;
-  private written = 0;
+  private residues = 0;
+  /** Input bytes the work has reached (for the fraction done of a file). */
+  private at = 0;
   private readonly started: number;
-  private lastShown: number;
-  private drawn = false;
-  private logged = false;
+  private readonly line: ProgressLine;
 
-  constructor(private readonly options: ProgressOptions) {
-    this.started = this.now();
-    this.lastShown = this.started;
+  constructor(private options: ProgressOptions) {
+    const now = options.now ?? Date.now;
+    this.started = now();
+    this.line = new ProgressLine({
+      ...(options.stream ? { stream: options.stream } : {}),
+      ...(options.intervalMs !== undefined ? { logIntervalMs: options.intervalMs } : {}),
+      now,
+    });
   }
 
-  private now(): number {
-    return this.options.now ? this.options.now() : Date.now();
+  private seconds(): number {
+    return Math.max(((this.options.now ?? Date.now)() - this.started) / 1000, 1e-3);
   }
 
-  /** Counts rows read (kept or rejected), tokens of the valid ones and result rows written, and maybe shows a line. */
-  add(rows: number, tokens: number, written: number): void {
+  /** The job's row count, once the input has been read to its end. */
+  knowRows(rows: number): void {
+    this.options.total = { ...this.options.total, rows };
+  }
+
+  /** Counts a batch of work: input rows done (rejected ones included), their residues, how far into the input it reached. */
+  worked(rows: number, residues: number, inputBytes?: number): void {
     this.rows += rows;
-    this.tokens += tokens;
-    this.written += written;
-    if (this.options.quiet) return;
-    const now = this.now();
-    const tty = Boolean(this.options.stream.isTTY);
-    if (now - this.lastShown < (tty ? 250 : (this.options.intervalMs ?? 30_000))) return;
-    this.lastShown = now;
-    if (tty) {
-      this.options.stream.write(`\r${this.line(now)}\x1b[K`);
-      this.drawn = true;
-    } else {
-      this.options.stream.write(`igbert: ${this.line(now)}\n`);
-      this.logged = true;
-    }
+    this.residues += residues;
+    if (inputBytes !== undefined) this.at = Math.max(this.at, inputBytes);
+    if (!this.options.quiet) this.line.update(this.text());
   }
 
-  private line(now: number): string {
-    const seconds = Math.max((now - this.started) / 1000, 1e-3);
-    const parts = [`${this.rows} rows`, `${rate(this.rows / seconds)} rows/s`, `${rate(this.tokens / seconds)} tokens/s`];
+  private text(): string {
+    const seconds = this.seconds();
+    const parts = [
+      `${this.rows} rows, ${amount(this.residues)} residues`,
+      `${rate(this.rows / seconds)} rows/s, ${rate(this.residues / seconds)} residues/s`,
+    ];
     const fraction = this.fraction();
-    if (fraction !== undefined && fraction > 0) {
-      parts.push(`${(100 * fraction).toFixed(1)}%`, `ETA ${duration((seconds * (1 - fraction)) / fraction)}`);
-    }
-    return parts.join(', ');
+    if (fraction !== undefined && fraction > 0) parts.push(`${(100 * fraction).toFixed(1)}%, ETA ${duration((seconds * (1 - fraction)) / fraction)}`);
+    return parts.join('; ');
   }
 
   private fraction(): number | undefined {
-    if (this.options.totalRows !== undefined) return this.options.totalRows === 0 ? 1 : Math.min(1, this.rows / this.options.totalRows);
-    const bytes = this.options.bytes;
-    if (bytes?.total) return Math.min(1, bytes.read() / bytes.total);
+    const { rows, bytes } = this.options.total ?? {};
+    if (rows !== undefined) return rows === 0 ? 1 : Math.min(1, this.rows / rows);
+    if (bytes) return Math.min(1, this.at / bytes);
     return undefined;
   }
 
-  /** Ends the redrawn line and prints the summary. */
-  finish(rejected: number): void {
-    if (this.options.quiet || !(this.options.stream.isTTY || this.logged)) return;
-    const seconds = Math.max((this.now() - this.started) / 1000, 1e-3);
-    if (this.drawn) this.options.stream.write('\r\x1b[K');
-    this.options.stream.write(
-      `igbert: ${this.rows} rows read (${this.rows - rejected} processed, ${rejected} rejected), ${this.written} written ` +
-        `in ${duration(seconds)}: ${rate(this.rows / seconds)} rows/s, ${rate(this.tokens / seconds)} tokens/s\n`,
+  /** Ends the redrawn line with the summary. */
+  finish({ rejected, written }: { rejected: number; written: number }): void {
+    if (this.options.quiet || !(this.line.tty || this.line.shown)) return;
+    const seconds = this.seconds();
+    this.line.done(
+      `${this.rows} rows read (${this.rows - rejected} processed, ${rejected} rejected), ${written} written ` +
+        `in ${duration(seconds)}: ${rate(this.rows / seconds)} rows/s, ${rate(this.residues / seconds)} residues/s`,
     );
   }
+}
+
+function amount(value: number): string {
+  return value >= 1000 ? `${(value / 1000).toFixed(1)}k` : String(value);
 }
 
 function rate(value: number): string {

@@ -1,7 +1,11 @@
 /**
- * Download progress. Events go to a listener; the default one writes to stderr: a line rewritten in place on a
- * terminal, and on a pipe or log file only a line every few seconds and one per finished file, so logs stay short.
+ * Download progress. Events go to a listener; the default one draws them with the one progress renderer
+ * (src/io/progressLine.ts): a line redrawn in place on a terminal, and on a pipe or log file only a line every few
+ * seconds and one per finished file, so logs stay short.
  */
+import { ProgressLine, type ProgressStream } from '../io/progressLine.js';
+
+export type { ProgressStream } from '../io/progressLine.js';
 
 export interface DownloadProgress {
   /** Hub id, e.g. "Exscientia/IgBert". */
@@ -16,11 +20,6 @@ export interface DownloadProgress {
 
 export type ProgressListener = (event: DownloadProgress) => void;
 
-export interface ProgressStream {
-  isTTY?: boolean;
-  write(text: string): unknown;
-}
-
 function megabytes(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;
 }
@@ -33,22 +32,14 @@ function describe(event: DownloadProgress): string {
 
 /** The default listener: progress on `stream` (stderr), throttled. */
 export function streamProgress(stream: ProgressStream = process.stderr, now: () => number = Date.now): ProgressListener {
-  const interval = stream.isTTY ? 100 : 5000;
-  let last = 0;
+  const line = new ProgressLine({ stream, now, logIntervalMs: 5000 });
   return (event) => {
-    const label = `igbert: ${event.repo} ${event.file}`;
-    if (event.phase === 'start') {
-      last = now();
-      if (stream.isTTY) stream.write(`\r\x1b[K${label}: ${describe(event)}`);
-      return;
-    }
-    if (event.phase === 'done') {
-      stream.write(`${stream.isTTY ? '\r\x1b[K' : ''}${label}: downloaded ${megabytes(event.bytes)}\n`);
-      return;
-    }
-    if (now() - last < interval) return;
-    last = now();
-    stream.write(stream.isTTY ? `\r\x1b[K${label}: ${describe(event)}` : `${label}: ${describe(event)}\n`);
+    const label = `${event.repo} ${event.file}`;
+    if (event.phase === 'done') line.done(`${label}: downloaded ${megabytes(event.bytes)}`);
+    else if (event.phase === 'start') {
+      line.restart();
+      line.update(`${label}: ${describe(event)}`, true);
+    } else line.update(`${label}: ${describe(event)}`);
   };
 }
 

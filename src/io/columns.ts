@@ -2,7 +2,7 @@
  * Which input columns (CSV/TSV header names, JSONL keys) hold the id and the two chains: the names given on the
  * command line, else the first of the common names found (exact spelling first, then ignoring case).
  */
-import { UsageError } from '../errors.js';
+import { excerpt, UsageError } from '../errors.js';
 
 export interface CsvColumns {
   id?: string;
@@ -29,7 +29,7 @@ export function resolveColumns(names: readonly string[], given: CsvColumns, sour
     if (name !== undefined) {
       if (!names.includes(name)) {
         throw new UsageError(
-          `${source}: ${OPTION_NAMES[role]} ${JSON.stringify(name)} is not a column (found: ${names.join(', ')}).`,
+          `${source}: ${OPTION_NAMES[role]} ${JSON.stringify(name)} is not a column (found: ${describeNames(names)}).`,
         );
       }
       resolved[role] = name;
@@ -40,7 +40,7 @@ export function resolveColumns(names: readonly string[], given: CsvColumns, sour
   }
   if (resolved.heavy === undefined && resolved.light === undefined) {
     throw new UsageError(
-      `${source}: no chain column found (found: ${names.join(', ') || 'nothing'}). Name them heavy and light ` +
+      `${source}: no chain column found (found: ${describeNames(names)}). Name them heavy and light ` +
         `(or ${[...COLUMN_CANDIDATES.heavy.slice(1), ...COLUMN_CANDIDATES.light.slice(1)].join(', ')}), ` +
         'or pass --heavy-col / --light-col.',
     );
@@ -49,6 +49,13 @@ export function resolveColumns(names: readonly string[], given: CsvColumns, sour
     throw new UsageError(`${source}: the heavy and light chains cannot both come from column ${JSON.stringify(resolved.heavy)}.`);
   }
   return resolved;
+}
+
+/** The column names of an input for a message: each a short escaped excerpt, at most ten of them. */
+export function describeNames(names: readonly string[]): string {
+  if (names.length === 0) return 'nothing';
+  const shown = names.slice(0, 10).map((name) => (/^[\w .-]{1,40}$/.test(name) ? name : excerpt(name, 20)));
+  return shown.join(', ') + (names.length > 10 ? `, ... (${names.length} columns)` : '');
 }
 
 export function findCandidate(names: readonly string[], candidates: readonly string[]): string | undefined {

@@ -3,16 +3,18 @@
  * run, since shards are contiguous row ranges (src/cli/shard.ts). JSONL: concatenation. CSV: concatenation keeping
  * one header. NPY: one header for the summed row count, then the matrices; the `.ids.csv` files like CSV. Parquet:
  * rows read back (hyparquet) and written again with the union of the shards' column types. The shards'
- * `.errors.jsonl` logs are concatenated too (their row numbers are already input row numbers).
+ * `.errors.jsonl` logs are concatenated too (their row numbers are already input row numbers). That the files are the
+ * complete shards of one job, in order, is the CLI's check (src/cli/commands/merge.ts): it reads the runs' records.
  */
 import { createReadStream } from 'node:fs';
-import { access, open, rename, rm } from 'node:fs/promises';
+import { access, open, rm } from 'node:fs/promises';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { FileError, UsageError } from '../errors.js';
-import { NPY_HEADER_BYTES, npyHeader, parseNpyHeader } from './npyWriter.js';
+import { NPY_HEADER_BYTES, npyHeader, parseNpyHeader } from './npy.js';
 import { COLUMNS_METADATA_KEY, widenColumn, writeParquetFile, type ParquetColumn } from './parquetTable.js';
+import { assertNotAnInput, publishFile, resolveOutputTarget } from './outputTarget.js';
 import { PartialFile, partialPath } from './partialFile.js';
-import { npyIdsPath, outputFormat, type OutputFormat } from './resultWriter.js';
+import { npyIdsPath, outputFormat, writtenFiles, type OutputFormat } from './resultWriter.js';
 
 export interface MergeResult {
   format: OutputFormat;
@@ -20,19 +22,22 @@ export interface MergeResult {
   rejected: number;
 }
 
-export async function mergeOutputs(output: string, shards: readonly string[], format?: string): Promise<MergeResult> {
+/** `check`: the caller's own check of the shards, run after the output's and before anything is written. */
+export async function mergeOutputs(given: string, shards: readonly string[], format?: string, check?: () => Promise<void>): Promise<MergeResult> {
   if (shards.length === 0) throw new UsageError('merge needs at least one shard output file.');
-  const resolved = outputFormat(output, format);
+  const target = await resolveOutputTarget(given);
+  if (target.kind !== 'file') throw new UsageError(`merge writes a file; ${given} is a stream.`);
+  const output = target.path;
+  const resolved = outputFormat(target, format);
+  const shardFiles = shards.flatMap((shard) => [...writtenFiles(shard, resolved), `${shard}.errors.jsonl`]);
+  await assertNotAnInput([...writtenFiles(output, resolved), `${output}.errors.jsonl`], shardFiles, 'shard');
   for (const shard of shards) {
     if (format === undefined && outputFormat(shard) !== resolved) {
-      throw new UsageError(`${shard} is not a ${resolved} file like ${output}; merge files of one format.`);
-    }
-    if (shard === output) throw new UsageError(`the merged output ${output} cannot also be a shard.`);
-    if (await exists(`${shard}.progress.json`)) {
-      throw new UsageError(`${shard} is unfinished (${shard}.progress.json exists): rerun that shard with --resume first.`);
+      throw new UsageError(`${shard} is not a ${resolved} file like ${given}; merge files of one format.`);
     }
     if (!(await exists(shard))) throw new FileError(`shard output ${shard} does not exist; did that shard finish?`);
   }
+  await check?.();
   switch (resolved) {
     case 'jsonl':
       await concatenate(output, shards, 0);
@@ -153,7 +158,7 @@ async function mergeParquet(output: string, files: readonly string[]): Promise<v
   const assembling = `${output}.assembling`;
   try {
     await writeParquetFile(assembling, columns, rows());
-    await rename(assembling, output);
+    await publishFile(assembling, output);
   } finally {
     await rm(assembling, { force: true });
     await rm(partialPath(output), { force: true });

@@ -6,11 +6,11 @@
  * rewritten in place by `finish()` (padding with spaces keeps its length, as numpy's own format allows). The data
  * after it is append-only, which is what makes NPY resumable like the line formats.
  */
-import { endianness } from 'node:os';
-import { UnsupportedError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { CsvRows } from './csvRows.js';
-import { openSink, type ByteSink, type PartialFile } from './partialFile.js';
-import { npyIdsPath, type ResultRow, type ResultWriter, type WriterCheckpoint } from './resultWriter.js';
+import { assertLittleEndian, npyHeader } from './npy.js';
+import { PartialFile } from './partialFile.js';
+import { committedLength, npyIdsPath, type ResultRow, type ResultWriter, type WriterCheckpoint } from './resultWriter.js';
 
 interface NpyState {
   column: string;
@@ -19,43 +19,19 @@ interface NpyState {
   idColumns?: string[];
 }
 
-export const NPY_HEADER_BYTES = 128;
-const MAGIC = [0x93, ...Buffer.from('NUMPY'), 1, 0];
-
-/** The 128-byte NPY 1.0 header of a little-endian float32 C-order matrix. */
-export function npyHeader(rows: number, width: number): Uint8Array {
-  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${width}), }`;
-  const text = dict.padEnd(NPY_HEADER_BYTES - MAGIC.length - 2 - 1, ' ') + '\n';
-  const header = Buffer.alloc(NPY_HEADER_BYTES);
-  Buffer.from(MAGIC).copy(header, 0);
-  header.writeUInt16LE(text.length, MAGIC.length);
-  header.write(text, MAGIC.length + 2, 'latin1');
-  return header;
-}
-
-/** Reads the header of an NPY file this writer produced: [rows, width]; throws on anything else. */
-export function parseNpyHeader(bytes: Uint8Array, path: string): { rows: number; width: number } {
-  const text = Buffer.from(bytes.subarray(MAGIC.length + 2, NPY_HEADER_BYTES)).toString('latin1');
-  const match = /^\{'descr': '<f4', 'fortran_order': False, 'shape': \((\d+), (\d+)\), \}\s*$/.exec(text);
-  if (bytes.length < NPY_HEADER_BYTES || bytes[0] !== MAGIC[0] || !match) {
-    throw new UsageError(`${path} is not an NPY float32 matrix written by igbert.`);
-  }
-  return { rows: Number(match[1]), width: Number(match[2]) };
-}
-
 export class NpyWriter implements ResultWriter {
   private constructor(
     private readonly matrix: PartialFile,
-    private readonly ids: ByteSink,
+    private readonly ids: PartialFile,
     private readonly idRows: CsvRows,
     private state: NpyState | undefined,
   ) {}
 
   static async open(path: string, resume: WriterCheckpoint | undefined): Promise<NpyWriter> {
-    if (endianness() !== 'LE') throw new UnsupportedError('NPY output is written on little-endian machines only.');
+    assertLittleEndian();
     const state = resume?.state as NpyState | undefined;
-    const matrix = (await openSink(path, 'body', resume)) as PartialFile;
-    const ids = await openSink(npyIdsPath(path), 'ids', resume);
+    const matrix = await PartialFile.open(path, committedLength(resume, 'body'));
+    const ids = await PartialFile.open(npyIdsPath(path), committedLength(resume, 'ids'));
     return new NpyWriter(matrix, ids, new CsvRows(ids, state?.idColumns, 'the NPY ids file (CSV)'), state);
   }
 

@@ -3,10 +3,11 @@
  * are first appended to a spool (`<output>.partial`, resumable like the line formats) and the file is assembled
  * from it by `finish()`, streaming, one row group at a time. Needs temporary disk about the size of the output.
  */
-import { rename, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
+import { publishFile } from './outputTarget.js';
 import { addRow, writeParquetFile, type ParquetColumn } from './parquetTable.js';
-import { openSink, partialPath, type PartialFile } from './partialFile.js';
-import type { ResultRow, ResultWriter, WriterCheckpoint } from './resultWriter.js';
+import { PartialFile, partialPath } from './partialFile.js';
+import { committedLength, type ResultRow, type ResultWriter, type WriterCheckpoint } from './resultWriter.js';
 import { readSpool, spoolFrame } from './spool.js';
 
 interface ParquetState {
@@ -22,7 +23,7 @@ export class ParquetResultWriter implements ResultWriter {
   ) {}
 
   static async open(path: string, resume: WriterCheckpoint | undefined): Promise<ParquetResultWriter> {
-    const spool = (await openSink(path, 'body', resume)) as PartialFile;
+    const spool = await PartialFile.open(path, committedLength(resume, 'body'));
     const state = (resume?.state as ParquetState | undefined) ?? { columns: [], rows: 0 };
     return new ParquetResultWriter(path, spool, { columns: state.columns.map((c) => ({ ...c })), rows: state.rows });
   }
@@ -43,7 +44,7 @@ export class ParquetResultWriter implements ResultWriter {
     const assembling = `${this.path}.assembling`;
     try {
       await writeParquetFile(assembling, this.state.columns, readSpool(partialPath(this.path)));
-      await rename(assembling, this.path);
+      await publishFile(assembling, this.path);
     } catch (error) {
       await rm(assembling, { force: true });
       throw error;

@@ -2,11 +2,39 @@
  * Where output bytes go. A file output is built at `<path>.partial`: appended to through a buffer, made durable by
  * `commit()` (flush + fsync, returns the committed length), renamed to `path` by `finish()`. A resumed run reopens
  * the partial file and cuts it back to the length of the last commit, so bytes written after it (a chunk that was
- * being written when the process died) disappear. stdout ("-") is a sink that can neither resume nor rewind.
+ * being written when the process died) disappear. A stream (stdout, a FIFO) is a sink that can neither resume nor
+ * rewind: bytes go straight through, and there is no partial file to rename.
  */
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { once } from 'node:events';
 import { FileError } from '../errors.js';
+import { publishFile, type OutputTarget } from './outputTarget.js';
+
+/**
+ * The reader of a stream output went away (EPIPE: `igbert ... | head`). Not a failure: the CLI stops quietly with
+ * exit 0, as Unix tools do when their reader has all it wants.
+ */
+export class OutputClosedError extends FileError {
+  constructor(cause: unknown) {
+    super('the reader of the output closed it; stopped writing.', { cause });
+  }
+}
+
+/** A failed write as the user can act on it: a full disk or quota says so, in words. */
+export function writeError(path: string, cause: unknown): FileError {
+  const code = (cause as NodeJS.ErrnoException).code;
+  if (code === 'EPIPE') return new OutputClosedError(cause);
+  const reason =
+    code === 'ENOSPC'
+      ? 'no space left on the device; free some space'
+      : code === 'EDQUOT'
+        ? 'the disk quota is used up; free some space'
+        : code === 'EFBIG'
+          ? 'the file is larger than this file system allows'
+          : (cause as Error).message;
+  return new FileError(`cannot write ${path}: ${reason}.`, { cause });
+}
 
 export interface ByteSink {
   /** Bytes appended so far, committed or not. */
@@ -83,26 +111,35 @@ export class PartialFile implements ByteSink {
     const data = Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
-    await this.handle.write(data, 0, data.length, this.written);
+    await this.writing(() => this.handle.write(data, 0, data.length, this.written));
     this.written += data.length;
+  }
+
+  /** Runs a write to the file; its failure (a full disk, ...) becomes a FileError naming the output. */
+  private async writing(write: () => Promise<unknown>): Promise<void> {
+    try {
+      await write();
+    } catch (cause) {
+      throw writeError(this.path, cause);
+    }
   }
 
   async commit(): Promise<number> {
     await this.flush();
-    await this.handle.sync();
+    await this.writing(() => this.handle.sync());
     return this.written;
   }
 
   /** Overwrites bytes already written (the NPY header, whose row count is known only at the end). */
   async writeAt(position: number, bytes: Uint8Array): Promise<void> {
     await this.flush();
-    await this.handle.write(bytes, 0, bytes.length, position);
+    await this.writing(() => this.handle.write(bytes, 0, bytes.length, position));
   }
 
   async finish(): Promise<void> {
     await this.commit();
     await this.handle.close();
-    await rename(partialPath(this.path), this.path);
+    await publishFile(partialPath(this.path), this.path);
   }
 
   async abandon(remove: boolean): Promise<void> {
@@ -111,22 +148,67 @@ export class PartialFile implements ByteSink {
   }
 }
 
-/** stdout as a sink: written through, with backpressure; nothing to commit, resume or rename. */
-export class StdoutSink implements ByteSink {
+/**
+ * A stream target (stdout, a FIFO, /dev/null) as a sink: written through, with backpressure; nothing to commit, resume
+ * or rename. A write error is kept from the stream's 'error' event (never left unhandled) and thrown by the next call.
+ */
+export class StreamSink implements ByteSink {
   length = 0;
-  async append(data: string | Uint8Array): Promise<void> {
-    this.length += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-    if (!process.stdout.write(data)) await once(process.stdout, 'drain');
+  private failure: unknown;
+
+  private constructor(
+    private readonly stream: NodeJS.WritableStream,
+    private readonly name: string,
+    /** Ours to close (a FIFO we opened), unlike stdout. */
+    private readonly owned: boolean,
+  ) {
+    stream.on('error', (error) => (this.failure ??= error));
   }
+
+  static async open(target: OutputTarget): Promise<StreamSink> {
+    if (target.path === '-') return new StreamSink(process.stdout, 'stdout', false);
+    const stream = createWriteStream(target.path);
+    try {
+      await once(stream, 'open');
+    } catch (cause) {
+      throw new FileError(`cannot write ${target.given}: ${(cause as Error).message}`, { cause });
+    }
+    return new StreamSink(stream, target.given, true);
+  }
+
+  private check(): void {
+    if (this.failure !== undefined) throw writeError(this.name, this.failure);
+  }
+
+  async append(data: string | Uint8Array): Promise<void> {
+    this.check();
+    this.length += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+    if (!this.stream.write(data)) await Promise.race([once(this.stream, 'drain'), once(this.stream, 'close')]).catch(() => undefined);
+    this.check();
+  }
+
   async commit(): Promise<number> {
+    this.check();
     return this.length;
   }
-  async finish(): Promise<void> {}
-  async abandon(): Promise<void> {}
+
+  async finish(): Promise<void> {
+    if (this.owned) {
+      this.stream.end();
+      await once(this.stream, 'close').catch(() => undefined);
+    } else {
+      await new Promise<void>((resolve) => this.stream.write('', () => resolve()));
+    }
+    this.check();
+  }
+
+  async abandon(): Promise<void> {
+    if (this.owned) (this.stream as NodeJS.WritableStream & { destroy(): void }).destroy();
+  }
 }
 
-/** Opens the sink of one file role: stdout, a fresh partial file, or a partial file cut back to its checkpoint. */
-export async function openSink(path: string, role: string, resume: { files: Record<string, number> } | undefined): Promise<ByteSink> {
-  if (path === '-') return new StdoutSink();
-  return await PartialFile.open(path, resume ? (resume.files[role] ?? 0) : undefined);
+/** The sink of a target: a stream, a fresh partial file, or a partial file cut back to `resumeLength` bytes. */
+export async function openSink(target: OutputTarget, resumeLength?: number): Promise<ByteSink> {
+  if (target.kind === 'stream') return await StreamSink.open(target);
+  return await PartialFile.open(target.path, resumeLength);
 }

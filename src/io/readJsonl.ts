@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
+import { excerpt } from '../errors.js';
 import { columnFor, resolveColumns, type ResolvedColumns } from './columns.js';
 import { invalidRecord, numberedRecord, type NumberedRecord, type ReadOptions } from './numberedRecord.js';
 
@@ -19,7 +20,7 @@ export async function* readJsonl(stream: Readable, path: string, options: ReadOp
     try {
       value = JSON.parse(line);
     } catch (error) {
-      yield invalidRecord(row, undefined, `row ${row} is not valid JSON: ${(error as Error).message}.`);
+      yield invalidRecord(row, undefined, `row ${row} is not valid JSON: ${excerpt(line)}.`);
       continue;
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -47,7 +48,7 @@ export async function* readJsonl(stream: Readable, path: string, options: ReadOp
       const key = rowColumns[chain];
       const text = key === undefined ? undefined : object[key];
       if (typeof text === 'string') chains[chain] = text;
-      else if (text !== undefined && text !== null) problem ??= `"${key}" must be a string of residues, got ${JSON.stringify(text)}`;
+      else if (text !== undefined && text !== null) problem ??= `${excerpt(key ?? chain)} must be a string of residues, got ${excerpt(JSON.stringify(text))}`;
     }
     if (problem !== undefined) {
       yield invalidRecord(row, id, `row ${row}: ${problem}.`);

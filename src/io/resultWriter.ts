@@ -6,11 +6,12 @@
  * returns a checkpoint (committed byte length of each file + the writer's own state) that the pipeline records, and
  * `openResultWriter(..., checkpoint)` continues from it. `finish()` publishes the files under their final names.
  */
-import { UsageError } from '../errors.js';
 import { jsonValue } from './jsonValue.js';
 import { NpyWriter } from './npyWriter.js';
 import { ParquetResultWriter } from './parquetWriter.js';
 import { CsvRows } from './csvRows.js';
+import { checkTargetTakes, outputFormat, type OutputFormat } from './outputFormats.js';
+import { plainTarget, type OutputTarget } from './outputTarget.js';
 import { openSink, type ByteSink } from './partialFile.js';
 
 export type ResultRow = Record<string, unknown>;
@@ -30,44 +31,38 @@ export interface ResultWriter {
   abandon(remove: boolean): Promise<void>;
 }
 
-export const OUTPUT_FORMATS = ['jsonl', 'csv', 'npy', 'parquet'] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
-
-/** Format from --format, else from the extension (.jsonl/.ndjson/.json, .csv, .npy, .parquet); stdout defaults to jsonl. */
-export function outputFormat(path: string, format?: string): OutputFormat {
-  if (format !== undefined) {
-    if ((OUTPUT_FORMATS as readonly string[]).includes(format)) return format as OutputFormat;
-    throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}; got ${JSON.stringify(format)}.`);
-  }
-  if (path === '-' || /\.(jsonl|ndjson|json)$/i.test(path)) return 'jsonl';
-  if (/\.csv$/i.test(path)) return 'csv';
-  if (/\.npy$/i.test(path)) return 'npy';
-  if (/\.(parquet|pq)$/i.test(path)) return 'parquet';
-  throw new UsageError(
-    `cannot tell the output format of ${path} from its extension; use .jsonl, .csv, .npy or .parquet, ` +
-      `or pass --format ${OUTPUT_FORMATS.join('|')}.`,
-  );
-}
+export { OUTPUT_FORMATS, outputFormat, type OutputFormat } from './outputFormats.js';
 
 /** The NPY writer's second file: ids and the other scalar columns, one CSV row per matrix row. */
 export function npyIdsPath(path: string): string {
   return `${path.replace(/\.npy$/i, '')}.ids.csv`;
 }
 
-export async function openResultWriter(path: string, format?: string, resume?: WriterCheckpoint): Promise<ResultWriter> {
-  const resolved = outputFormat(path, format);
-  if (path === '-' && (resolved === 'npy' || resolved === 'parquet')) {
-    throw new UsageError(`${resolved} output needs a file (it is completed at the end); use --output FILE.${resolved}.`);
-  }
+/** The committed length of one of a writer's files ("body", "ids") in a checkpoint; undefined for a fresh run. */
+export function committedLength(resume: WriterCheckpoint | undefined, role: string): number | undefined {
+  return resume && (resume.files[role] ?? 0);
+}
+
+/** Every file a writer of `format` publishes for the file target `path`. */
+export function writtenFiles(path: string, format: OutputFormat): string[] {
+  return format === 'npy' ? [path, npyIdsPath(path)] : [path];
+}
+
+/** Opens the writer of `place`: a resolved target (see outputTarget.ts), or a plain path ("-" = stdout). */
+export async function openResultWriter(place: OutputTarget | string, format?: string, resume?: WriterCheckpoint): Promise<ResultWriter> {
+  const target = plainTarget(place);
+  const resolved = outputFormat(target, format);
+  checkTargetTakes(resolved, target);
+  const body = committedLength(resume, 'body');
   switch (resolved) {
     case 'jsonl':
-      return new JsonlWriter(await openSink(path, 'body', resume));
+      return new JsonlWriter(await openSink(target, body));
     case 'csv':
-      return new CsvWriter(await openSink(path, 'body', resume), resume?.state as string[] | undefined);
+      return new CsvWriter(await openSink(target, body), resume?.state as string[] | undefined);
     case 'npy':
-      return await NpyWriter.open(path, resume);
+      return await NpyWriter.open(target.path, resume);
     case 'parquet':
-      return await ParquetResultWriter.open(path, resume);
+      return await ParquetResultWriter.open(target.path, resume);
   }
 }
 

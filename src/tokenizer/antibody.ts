@@ -12,7 +12,7 @@
  * upper-cased (documented normalisation); any other character is an InputError naming record, chain and position.
  */
 import { chainLetter, type Chain } from '../chains.js';
-import { InputError, describeLocation, type InputLocation } from '../errors.js';
+import { describeLocation, excerpt, InputError, type InputLocation } from '../errors.js';
 import type { BertTokenizer } from './bertTokenizer.js';
 import type { Vocabulary } from './vocabulary.js';
 
@@ -78,7 +78,7 @@ function invalidCharacter(char: string, location: InputLocation, residues: Reado
   const upper = char.toUpperCase();
   let hint: string;
   if (GAP_CHARACTERS.has(char)) {
-    hint = 'gaps are not residues: remove them from aligned/gapped sequences (the CLI has --strip-gaps)';
+    hint = 'gaps are not residues: remove them from aligned sequences';
   } else if (upper.length === 1 && upper >= 'A' && upper <= 'Z') {
     hint = `${JSON.stringify(upper)} is not a residue in the model's vocabulary (${letters}); write X for an unknown residue`;
   } else {
@@ -86,7 +86,7 @@ function invalidCharacter(char: string, location: InputLocation, residues: Reado
       `only amino-acid letters (${letters}, either case) and ${MASK_CHARACTER} for a masked residue are allowed; ` +
       'whitespace is ignored';
   }
-  return new InputError(`${describeLocation(location)}: character ${JSON.stringify(char)} is not allowed: ${hint}.`, location);
+  return new InputError(`${describeLocation(location)}: character ${excerpt(char)} is not allowed: ${hint}.`, location);
 }
 
 /**

@@ -9,7 +9,9 @@ import { SCORE_METHODS, type IgBert, type ScoreMethod, type ScoreResult } from '
 import { scoreRow, type ScoreRow } from '../../src/tasks/resultRows.js';
 import type { PageContext } from '../main.js';
 import { el, formatNumber, gridCursor, sequentialColour, svg } from '../lib/dom.js';
-import { csvText, downloadBlob, npyBytes, parseBatch, type BatchRow } from '../lib/files.js';
+import { csvText } from '../../src/io/csv.js';
+import { npyBytes } from '../../src/io/npy.js';
+import { downloadBlob, parseBatch, type BatchRow } from '../lib/files.js';
 import { pca2 } from '../lib/pca.js';
 
 interface Scored {

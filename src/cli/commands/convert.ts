@@ -1,6 +1,7 @@
 /** `igbert convert`: write a self-contained ONNX model (fp32, fp16 or int8) for other ONNX Runtime users. */
 import type { Command } from 'commander';
 import { addHubOptions, hubOptionsFrom, type HubCliOptions } from '../../hub/cliOptions.js';
+import { assertNotAnInput } from '../../io/outputTarget.js';
 import { convertCheckpoint, ONNX_FILE_NAMES } from '../../node/convertModel.js';
 import { WEIGHT_DTYPES, type WeightDType } from '../../runtime/ort/conversion.js';
 import { parseChoice } from '../options.js';
@@ -40,6 +41,7 @@ export function registerConvert(program: Command): void {
         '  igbert convert --model ./IgBert --dtype int8 --output ./IgBert-onnx',
     )
     .action(async (options: ConvertCliOptions) => {
+      await assertNotAnInput([options.output], [options.model], 'model folder');
       const result = await convertCheckpoint(options.model, options.output, {
         dtype: options.dtype,
         attention: options.attention,

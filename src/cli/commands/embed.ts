@@ -1,12 +1,14 @@
 /** `igbert embed`: sequence (and residue) embeddings for every row of a CSV, as JSON lines in input order. */
 import type { Command } from 'commander';
+import { scalarColumns, type ColumnSpec } from '../../io/outputFormats.js';
 import { loadModel } from '../../node/loadModel.js';
 import { embedEncoded } from '../../tasks/embed.js';
 import { embedRow } from '../../tasks/resultRows.js';
 import { POOLINGS, poolingRows, type Pooling } from '../../tasks/pooling.js';
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
 import { parseChoice, parseInteger } from '../options.js';
-import { runRecordPipeline } from '../pipeline.js';
+import { openJob } from '../pipeline.js';
+import { residueCap } from '../residueCap.js';
 import { addCommonOptions, EXIT_CODES_HELP, modelOptionsFrom, pipelineOptionsFrom, type CommonCliOptions } from '../commonOptions.js';
 
 interface EmbedCliOptions extends CommonCliOptions {
@@ -44,13 +46,21 @@ export function registerEmbed(program: Command): void {
 }
 
 async function runEmbed(options: EmbedCliOptions): Promise<number> {
+  const columns: ColumnSpec[] = [
+    ...scalarColumns('id'),
+    { name: 'embedding', holds: 'vector' },
+    ...(options.residues ? [{ name: 'residue_embeddings', holds: 'vectors', option: '--residues' } as const] : []),
+  ];
+  await using job = await openJob(pipelineOptionsFrom(options), { columns });
+  if (job.finished !== undefined) return job.finished;
   await using model = await loadModel(options.model, modelOptionsFrom(options));
   // Fail on a bad --layer / pooler request before reading any input.
   model.resolveLayer(options.layer);
   model.assertSupports({ pooler: options.pooling === 'pooler' });
-  return await runRecordPipeline<EncodedAntibody>(
-    pipelineOptionsFrom(options),
+  return await job.run<EncodedAntibody>(
     {
+      engine: model.engineInfo,
+      maxResidues: residueCap(options.maxResidues, model.config),
       prepare({ row, record }) {
         const [encoded] = model.encode([record], row) as [EncodedAntibody];
         if (options.pooling !== 'pooler') poolingRows(encoded, options.pooling, row);

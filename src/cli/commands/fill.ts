@@ -1,13 +1,16 @@
 /** `igbert fill`: predict masked residues ('*' and --mask regions) of every row: designs and per-position candidates. */
-import { fillDesignRows, fillJson } from '../../tasks/resultRows.js';
+import { FILL_DESIGN_FIELDS, fillDesignRows, fillJson } from '../../tasks/resultRows.js';
 import type { Command } from 'commander';
-import { outputFormat } from '../../io/resultWriter.js';
+import { scalarColumns, type ColumnSpec, type OutputFormat } from '../../io/outputFormats.js';
+import type { ResultRow } from '../../io/resultWriter.js';
 import { loadModel } from '../../node/loadModel.js';
 import { FILL_ORDERS, FILL_STRATEGIES, fillEncoded, prepareFill, resolveFillOptions, type FillOptions, type FillOrder, type FillStrategy } from '../../tasks/fill.js';
-import { parseRegions, type Region } from '../../tasks/positions.js';
+import { parseRegions, recordLocation, type Region } from '../../tasks/positions.js';
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
-import { parseChoice, parseInteger, parseNumber } from '../options.js';
-import { runRecordPipeline } from '../pipeline.js';
+import { parseChoice, parseInteger, parseNumber, parseSeed, SEED_RANGE } from '../options.js';
+import { checkRegionsFit } from '../optionFit.js';
+import { openJob } from '../pipeline.js';
+import { residueCap } from '../residueCap.js';
 import { addCommonOptions, EXIT_CODES_HELP, modelOptionsFrom, pipelineOptionsFrom, type CommonCliOptions } from '../commonOptions.js';
 
 interface FillCliOptions extends CommonCliOptions {
@@ -50,7 +53,7 @@ export function registerFill(program: Command): void {
     .option('--order <name>', FILL_ORDERS.join(' | '), parseChoice('--order', FILL_ORDERS), 'parallel')
     .option('--temperature <t>', 'sample: softmax temperature (default 1; lower = closer to greedy)', parseNumber('--temperature', { positive: true }))
     .option('--top-k <k>', 'sample: draw from the k most probable allowed residues (default all)', parseInteger('--top-k', { min: 1 }))
-    .option('--seed <n>', 'sample: random seed (default 0)', parseInteger('--seed'))
+    .option('--seed <n>', `sample: random seed, ${SEED_RANGE} (default 0)`, parseSeed())
     .option('--num <n>', 'sample: designs per row (default 1)', parseInteger('--num', { min: 1 }))
     .option('--allow-nonstandard', 'allow X, B, Z, U, O as predictions')
     .option('--candidates <n>', 'candidates listed per masked position (default: all allowed residues)', parseInteger('--candidates', { min: 1 }))
@@ -83,12 +86,21 @@ async function runFill(options: FillCliOptions): Promise<number> {
   // Fail on option combinations (greedy with --num, ...) and bad regions before loading the model.
   resolveFillOptions(fillOptions);
   const regions: Region[] = options.mask !== undefined ? parseRegions(options.mask, '--mask') : [];
-  const csv = outputFormat(options.output, options.format) === 'csv';
+  const columns = (format: OutputFormat): ColumnSpec[] =>
+    format === 'csv'
+      ? scalarColumns(...FILL_DESIGN_FIELDS)
+      : [...scalarColumns('id'), { name: 'designs', holds: 'nested' }, { name: 'positions', holds: 'nested' }];
+  await using job = await openJob(pipelineOptionsFrom(options), { columns });
+  if (job.finished !== undefined) return job.finished;
+  const csv = job.format === 'csv';
   await using model = await loadModel(options.model, modelOptionsFrom(options));
   model.assertSupports({ logProbs: true });
-  return await runRecordPipeline(pipelineOptionsFrom(options), {
+  return await job.run({
+    engine: model.engineInfo,
+    maxResidues: residueCap(options.maxResidues, model.config),
     prepare({ row, record }) {
       const [encoded] = model.encode([record], row) as [EncodedAntibody];
+      checkRegionsFit(encoded, regions, '--mask', recordLocation(encoded, row));
       return prepareFill(model, encoded, regions, row);
     },
     async process(prepared) {

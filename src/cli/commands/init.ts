@@ -7,7 +7,7 @@ import { FileError, UsageError } from '../../errors.js';
 import { bertForMaskedLmPlan, configJson, generateTensor, tokenizerFiles } from '../../init/randomCheckpoint.js';
 import { SeededRandom } from '../../init/random.js';
 import { writeSafetensorsStreaming } from '../../weights/checkpointFiles.js';
-import { parseChoice, parseInteger } from '../options.js';
+import { parseChoice, parseSeed, SEED_RANGE } from '../options.js';
 
 const PRESETS: Record<string, BertConfig> = { igbert: IGBERT_CONFIG, tiny: TINY_CONFIG };
 
@@ -26,7 +26,7 @@ export function registerInit(program: Command): void {
     .option('--random', 'random weights drawn as transformers initialises BERT (required: no other source exists yet)')
     .option('--preset <name>', 'igbert = IgBert\'s exact shape (30 layers, 1024 hidden, 1.68 GB); tiny = 2 layers, 128 hidden', parseChoice('--preset', ['igbert', 'tiny'] as const), 'tiny')
     .requiredOption('--output <dir>', 'folder to create (must be empty or absent)')
-    .option('--seed <n>', 'random seed (same seed, same bytes)', parseInteger('--seed', { min: 0, max: 2 ** 32 - 1 }), 0)
+    .option('--seed <n>', `random seed, ${SEED_RANGE} (same seed, same bytes)`, parseSeed(), 0)
     .option('--force', 'write into a folder that is not empty')
     .addHelpText('after', '\nExample:\n  igbert init --random --preset tiny --output ./tiny-model --seed 1')
     .action(async (options: InitCliOptions) => {

@@ -1,7 +1,8 @@
 /** `igbert mutate`: scores of mutation sets, or a deep mutational scan (long-form rows, optional SVG heatmaps). */
-import { mutationRow, scanRows } from '../../tasks/resultRows.js';
+import { MUTATION_FIELDS, mutationRow, scanRows, SUBSTITUTION_FIELDS } from '../../tasks/resultRows.js';
 import type { Command } from 'commander';
 import { describeLocation, InputError, UsageError } from '../../errors.js';
+import { scalarColumns } from '../../io/outputFormats.js';
 import type { NumberedRecord } from '../../io/readRecords.js';
 import type { ResultRow } from '../../io/resultWriter.js';
 import { scanHeatmapSvg } from '../../io/svg/heatmap.js';
@@ -11,7 +12,9 @@ import { AMINO_ACIDS, parseRegions, recordLocation, type Region } from '../../ta
 import { prepareScan, scanEncoded, type PreparedScan } from '../../tasks/scan.js';
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
 import { collect, parseChoice } from '../options.js';
-import { runRecordPipeline } from '../pipeline.js';
+import { checkMutationPositions, checkMutationsFit, checkRegionsFit } from '../optionFit.js';
+import { openJob } from '../pipeline.js';
+import { residueCap } from '../residueCap.js';
 import { SvgFolder } from '../svgFolder.js';
 import { addCommonOptions, EXIT_CODES_HELP, modelOptionsFrom, pipelineOptionsFrom, type CommonCliOptions } from '../commonOptions.js';
 
@@ -65,9 +68,11 @@ export function registerMutate(program: Command): void {
     });
 }
 
+const MUTATIONS_COLUMN = 'mutations';
+
 /** The row's "mutations" column (CSV/TSV column or JSONL key), blank = none. */
 function mutationsColumn(numbered: NumberedRecord): string | undefined {
-  const value = numbered.extra?.['mutations'];
+  const value = numbered.extra?.[MUTATIONS_COLUMN];
   return value === undefined || value.trim() === '' ? undefined : value;
 }
 
@@ -83,14 +88,29 @@ async function runMutations(options: MutateCliOptions): Promise<number> {
       if (error instanceof InputError) throw new UsageError(`--mutations: ${error.message}`);
       throw error;
     }
+    checkMutationPositions(shared);
   }
+  await using job = await openJob(pipelineOptionsFrom(options), {
+    columns: scalarColumns(...MUTATION_FIELDS),
+    checkInput(names) {
+      if (shared || names?.includes(MUTATIONS_COLUMN)) return;
+      throw new UsageError(
+        `mutate needs mutation sets: pass --mutations, or give the input a "${MUTATIONS_COLUMN}" column ` +
+          `(found: ${names?.join(', ') ?? 'none, FASTA has no columns'}).`,
+      );
+    },
+  });
+  if (job.finished !== undefined) return job.finished;
   await using model = await loadModel(options.model, modelOptionsFrom(options));
   model.assertSupports({ logProbs: true });
-  return await runRecordPipeline(pipelineOptionsFrom(options), {
+  return await job.run({
+    engine: model.engineInfo,
+    maxResidues: residueCap(options.maxResidues, model.config),
     prepare(numbered) {
       const [encoded] = model.encode([numbered.record], numbered.row) as [EncodedAntibody];
       const where = recordLocation(encoded, numbered.row);
       const column = mutationsColumn(numbered);
+      if (shared) checkMutationsFit(encoded, shared, where);
       const sets = shared ?? (column !== undefined ? parseMutationSets(column, where) : undefined);
       if (!sets) {
         throw new InputError(
@@ -114,12 +134,17 @@ async function runMutations(options: MutateCliOptions): Promise<number> {
 async function runScan(options: MutateCliOptions): Promise<number> {
   if (options.mutations.length > 0) throw new UsageError('--scan scores every substitution itself; drop --mutations (or drop --scan).');
   const regions: Region[] = options.region !== undefined ? parseRegions(options.region, '--region') : [];
+  await using job = await openJob(pipelineOptionsFrom(options), { columns: scalarColumns(...SUBSTITUTION_FIELDS) });
+  if (job.finished !== undefined) return job.finished;
   await using model = await loadModel(options.model, modelOptionsFrom(options));
   model.assertSupports({ logProbs: true });
   const heatmaps = options.heatmap ? new SvgFolder(options.heatmap) : undefined;
-  return await runRecordPipeline<{ prepared: PreparedScan; row: number }>(pipelineOptionsFrom(options), {
+  return await job.run<{ prepared: PreparedScan; row: number }>({
+    engine: model.engineInfo,
+    maxResidues: residueCap(options.maxResidues, model.config),
     prepare({ row, record }) {
       const [encoded] = model.encode([record], row) as [EncodedAntibody];
+      checkRegionsFit(encoded, regions, '--region', recordLocation(encoded, row));
       return { prepared: prepareScan(encoded, regions, row), row };
     },
     async process(items) {

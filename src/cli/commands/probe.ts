@@ -6,7 +6,9 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { FileError, InputError, UsageError } from '../../errors.js';
 import { loadModel } from '../../node/loadModel.js';
-import { openResultWriter } from '../../io/resultWriter.js';
+import { assertNotAnInput, resolveOutputTarget, type OutputTarget } from '../../io/outputTarget.js';
+import { checkOutputHolds, scalarColumns } from '../../io/outputFormats.js';
+import { openResultWriter, outputFormat, writtenFiles } from '../../io/resultWriter.js';
 import { EmbeddingCache } from '../../probe/cache.js';
 import { FEATURE_RECIPES, type FeatureRecipe, type RejectedRow } from '../../probe/features.js';
 import { parseHead } from '../../probe/head.js';
@@ -15,7 +17,7 @@ import { fitProbe, predictProbe } from '../../probe/probe.js';
 import { writeProbeFiles } from '../../probe/report.js';
 import { TRANSFORMS, type SkippedRow, type TargetTransform } from '../../probe/table.js';
 import { EXIT } from '../exitCodes.js';
-import { parseChoice, parseInteger, parseNumber } from '../options.js';
+import { parseChoice, parseInteger, parseNumber, parseSeed, SEED_RANGE } from '../options.js';
 import { RejectLog } from '../rejects.js';
 
 interface SharedOptions {
@@ -63,7 +65,7 @@ async function openModel(options: SharedOptions) {
 }
 
 /** Logs skipped and rejected rows to <output>.errors.jsonl; returns how many there were. */
-async function logRejects(output: string, skipped: readonly SkippedRow[], rejected: readonly RejectedRow[]): Promise<number> {
+async function logRejects(output: OutputTarget, skipped: readonly SkippedRow[], rejected: readonly RejectedRow[]): Promise<number> {
   const rejects = new RejectLog(output);
   try {
     const all = [
@@ -76,12 +78,14 @@ async function logRejects(output: string, skipped: readonly SkippedRow[], reject
     await rejects.abandon(true);
     throw error;
   }
-  if (rejects.count > 0) log(`${rejects.count} row(s) not used, see ${rejects.path}.`);
+  if (rejects.count > 0) log(`${rejects.count} row(s) not used, ${rejects.listed}.`);
   return rejects.count;
 }
 
 async function runFit(options: FitCliOptions): Promise<number> {
   if (!/\.json$/i.test(options.output)) throw new UsageError(`--output must be a .json file (the head); got ${options.output}.`);
+  const target = await resolveOutputTarget(options.output, [options.input]);
+  if (target.kind !== 'file') throw new UsageError(`--output must be a file: the head is written with its report beside it; got ${options.output}.`);
   if ((options.threshold !== undefined || options.positive !== undefined) && options.task !== 'classification') {
     throw new UsageError(`${options.threshold !== undefined ? '--threshold' : '--positive'} defines classes; it needs --task classification.`);
   }
@@ -102,7 +106,7 @@ async function runFit(options: FitCliOptions): Promise<number> {
     ...(options.cache ? {} : { cache: false as const }),
     log,
   });
-  const files = await writeProbeFiles(result, options.output);
+  const files = await writeProbeFiles(result, target.path);
   for (const c of result.targets.conflicts) {
     log(`warning: rows ${c.rows.join(', ')} are the same antibody with different labels (${c.values.join(' vs ')}); kept as given.`);
   }
@@ -111,10 +115,14 @@ async function runFit(options: FitCliOptions): Promise<number> {
     .join(', ');
   log(`${options.folds}-fold CV on ${result.rows.length} rows: ${summary}`);
   log(`wrote ${files.head}, ${files.markdown}, ${files.svg}`);
-  return (await logRejects(options.output, result.targets.skipped, result.rejected)) > 0 ? EXIT.rowsRejected : EXIT.ok;
+  return (await logRejects(target, result.targets.skipped, result.rejected)) > 0 ? EXIT.rowsRejected : EXIT.ok;
 }
 
 async function runPredict(options: PredictCliOptions): Promise<number> {
+  const target = await resolveOutputTarget(options.output);
+  const format = outputFormat(target);
+  checkOutputHolds(format, target, scalarColumns('row', 'id', 'prediction'));
+  if (target.kind === 'file') await assertNotAnInput([...writtenFiles(target.path, format), `${target.path}.errors.jsonl`], [options.input, options.head]);
   let text: string;
   try {
     text = await readFile(options.head, 'utf8');
@@ -127,7 +135,7 @@ async function runPredict(options: PredictCliOptions): Promise<number> {
     ...(options.cache ? {} : { cache: false as const }),
     log,
   });
-  const writer = await openResultWriter(options.output);
+  const writer = await openResultWriter(target, format);
   try {
     for (const p of predictions) {
       await writer.write(
@@ -141,7 +149,7 @@ async function runPredict(options: PredictCliOptions): Promise<number> {
     await writer.abandon(true);
     throw error;
   }
-  return (await logRejects(options.output, [], rejected)) > 0 ? EXIT.rowsRejected : EXIT.ok;
+  return (await logRejects(target, [], rejected)) > 0 ? EXIT.rowsRejected : EXIT.ok;
 }
 
 const EXIT_HELP = '\nExit codes: 0 success; 1 failure; 2 usage error; 3 some rows not used (listed in <output>.errors.jsonl).';
@@ -164,7 +172,7 @@ export function registerProbe(program: Command): void {
     )
     .option('--folds <k>', 'outer cross-validation folds', parseInteger('--folds', { min: 2 }), 5)
     .option('--inner-folds <k>', 'inner folds that choose the penalty (linear probes)', parseInteger('--inner-folds', { min: 2 }), 5)
-    .option('--seed <n>', 'seed of the outer folds (and of the pooler head)', parseInteger('--seed', { min: 0, max: 2 ** 32 - 1 }), 0)
+    .option('--seed <n>', `seed of the outer folds (and of the pooler head), ${SEED_RANGE}`, parseSeed(), 0)
     .option('--transform <name>', `${TRANSFORMS.join(' | ')}: applied to the target before fitting (neglog10 for Kd: higher = tighter)`, parseChoice('--transform', TRANSFORMS), 'none')
     .option('--threshold <value>', 'classification from a numeric column: class 1 = (transformed) value above this', parseNumber('--threshold'))
     .option('--positive <label>', 'classification from a two-label column: the label that is class 1 (default: the later in sorted order)')

@@ -1,14 +1,14 @@
 /** `igbert score`: pseudo-log-likelihood or wild-type marginal likelihood of every row, in input order. */
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
-import { outputFormat } from '../../io/resultWriter.js';
+import { scalarColumns, type ColumnSpec } from '../../io/outputFormats.js';
 import { residuePlotSvg } from '../../io/svg/residuePlot.js';
 import { loadModel } from '../../node/loadModel.js';
-import { scoreRow } from '../../tasks/resultRows.js';
+import { SCORE_FIELDS, scoreRow } from '../../tasks/resultRows.js';
 import { checkScorable, scoreEncoded, SCORE_METHODS, type ScoreMethod } from '../../tasks/score.js';
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
 import { parseChoice } from '../options.js';
-import { runRecordPipeline } from '../pipeline.js';
+import { openJob } from '../pipeline.js';
+import { residueCap } from '../residueCap.js';
 import { SvgFolder } from '../svgFolder.js';
 import { addCommonOptions, EXIT_CODES_HELP, modelOptionsFrom, pipelineOptionsFrom, type CommonCliOptions } from '../commonOptions.js';
 
@@ -55,13 +55,18 @@ export function registerScore(program: Command): void {
 }
 
 async function runScore(options: ScoreCliOptions): Promise<number> {
-  if (options.perResidue && outputFormat(options.output, options.format) === 'csv') {
-    throw new UsageError('--per-residue writes an array per row, which CSV cannot hold; write .jsonl, or use --plot for figures.');
-  }
+  const columns: ColumnSpec[] = [
+    ...scalarColumns(...SCORE_FIELDS),
+    ...(options.perResidue ? [{ name: 'per_residue', holds: 'list', option: '--per-residue' } as const] : []),
+  ];
+  await using job = await openJob(pipelineOptionsFrom(options), { columns });
+  if (job.finished !== undefined) return job.finished;
   await using model = await loadModel(options.model, modelOptionsFrom(options));
   model.assertSupports({ logProbs: true });
   const plots = options.plot ? new SvgFolder(options.plot) : undefined;
-  return await runRecordPipeline<{ encoded: EncodedAntibody; row: number }>(pipelineOptionsFrom(options), {
+  return await job.run<{ encoded: EncodedAntibody; row: number }>({
+    engine: model.engineInfo,
+    maxResidues: residueCap(options.maxResidues, model.config),
     prepare({ row, record }) {
       const [encoded] = model.encode([record], row) as [EncodedAntibody];
       checkScorable(encoded, row);

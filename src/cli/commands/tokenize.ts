@@ -2,7 +2,9 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { FileError } from '../../errors.js';
-import { LineWriter } from '../../io/output.js';
+import { checkOutputHolds, extensionFormat, type ColumnSpec } from '../../io/outputFormats.js';
+import { resolveOutputTarget } from '../../io/outputTarget.js';
+import { openResultWriter } from '../../io/resultWriter.js';
 import { loadTokenizer } from '../../node/loadModel.js';
 import { DEFAULT_MODEL } from '../../hub/index.js';
 import { addHubOptions, hubOptionsFrom, type HubCliOptions } from '../../hub/cliOptions.js';
@@ -12,6 +14,8 @@ interface TokenizeCliOptions extends HubCliOptions {
   input: string;
   output: string;
 }
+
+const TOKENIZER_COLUMNS: ColumnSpec[] = ['input_ids', 'attention_mask', 'token_type_ids', 'special_tokens_mask'].map((name) => ({ name, holds: 'list' }));
 
 export function registerTokenize(program: Command): void {
   const command = program
@@ -29,25 +33,25 @@ export function registerTokenize(program: Command): void {
         'Hugging Face. For antibodies use `igbert embed`, which validates and spaces the residues itself.',
     );
   addHubOptions(command).action(async (options: TokenizeCliOptions) => {
+      const target = await resolveOutputTarget(options.output, [options.input]);
+      checkOutputHolds(extensionFormat(target.given) ?? 'jsonl', target, TOKENIZER_COLUMNS);
       const tokenizer = await loadTokenizer(options.model, { hub: hubOptionsFrom(options) });
       const lines = splitLines(await readText(options.input));
-      const output = await LineWriter.open(options.output);
-      let ok = false;
+      const output = await openResultWriter(target, 'jsonl');
       try {
         for (const text of lines) {
           const e = tokenizer.encode(text);
-          await output.write(
-            JSON.stringify({
-              input_ids: e.inputIds,
-              attention_mask: e.attentionMask,
-              token_type_ids: e.tokenTypeIds,
-              special_tokens_mask: e.specialTokensMask,
-            }),
-          );
+          await output.write({
+            input_ids: e.inputIds,
+            attention_mask: e.attentionMask,
+            token_type_ids: e.tokenTypeIds,
+            special_tokens_mask: e.specialTokensMask,
+          });
         }
-        ok = true;
-      } finally {
-        await output.close(ok);
+        await output.finish();
+      } catch (error) {
+        await output.abandon(true);
+        throw error;
       }
     });
 }
