@@ -13,6 +13,9 @@ import { OUT_OF_MEMORY, type Device, type Engine, type EngineInfo } from '../src
 import { MultiEngine } from '../src/runtime/multiEngine.js';
 import { runForward } from '../src/runtime/runner.js';
 import { packBatch } from '../src/batches/packedBatch.js';
+import { join } from 'node:path';
+import { embedEncoded, IgBertModel, openCheckpoint } from '../src/index.js';
+import { CHECKPOINTS } from './helpers.js';
 
 function recordingEngine(device: Device, overrides: Partial<EngineInfo> = {}, run?: (batch: PackedBatch) => Promise<SequenceResult[]>): Engine & { batches: PackedBatch[] } {
   const batches: PackedBatch[] = [];
@@ -181,5 +184,25 @@ describe('several engines as one (every GPU of a node)', () => {
     const group = new MultiEngine([oom, recordingEngine('cuda')]);
     await assert.rejects(group.run(packBatch([item(5, 0)], { layer: 1 })), /out of memory/);
     assert.equal(group.stats()[0]?.failed, undefined);
+  });
+});
+
+describe('tasks name the record a failed sequence came from', () => {
+  test('a sequence that does not fit even alone is an InputError with its own record number, however records were batched', async () => {
+    const opened = await openCheckpoint(join(CHECKPOINTS, 'mlm-h64'));
+    const engine = recordingEngine('cuda', {}, async (batch) => {
+      if (batch.lengths.some((length) => length > 40)) throw new RuntimeFailure('out of memory', { details: { reason: OUT_OF_MEMORY } });
+      return batch.requests.map(() => ({ means: [new Float32Array(128)] }));
+    });
+    const model = new IgBertModel(opened.checkpoint, engine);
+    // Records 5 and 9 of some input, encoded one by one as the CLI pipeline does.
+    const encoded = [
+      ...model.encode([{ id: 'short', heavy: 'EVQLV' }], 5),
+      ...model.encode([{ id: 'long', heavy: 'EVQLVESGGGLVQPGGSLRLSCAASGFNIKDTYIHWVRQAPGKG' }], 9),
+    ];
+    await assert.rejects(
+      embedEncoded(model, encoded),
+      (error: unknown) => error instanceof InputError && error.location.record === 9 && error.location.id === 'long',
+    );
   });
 });

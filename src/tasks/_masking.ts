@@ -50,7 +50,11 @@ export async function runMaskedPasses(
         for (const tokenIndex of masked) inputIds[tokenIndex] = maskId;
       }
       // Only inputIds differ; tokenTypeIds is shared with the source (nothing mutates it).
-      return { tokens: { inputIds, tokenTypeIds: source.tokenTypeIds }, request: { logProbs: reads } };
+      return {
+        tokens: { inputIds, tokenTypeIds: source.tokenTypeIds },
+        request: { logProbs: reads },
+        location: { record: source.record, id: source.id },
+      };
     });
     const offset = start;
     await model.forward(items, { layer: model.config.num_hidden_layers }, (index, output) => {

@@ -26,12 +26,11 @@ export interface EmbeddingResult {
   residueEmbeddings?: Float32Array[];
 }
 
-/** Embeds already-encoded records; results in input order. `firstRecordNumber` numbers records in messages. */
+/** Embeds already-encoded records; results in input order. Messages name each record by its number (encoded.record). */
 export async function embedEncoded(
   model: TaskModel,
   encoded: readonly EncodedAntibody[],
   options: EmbedOptions = {},
-  firstRecordNumber = 1,
 ): Promise<EmbeddingResult[]> {
   const pooling = options.pooling ?? 'mean';
   const layer = model.resolveLayer(options.layer);
@@ -40,11 +39,11 @@ export async function embedEncoded(
     throw new UsageError('pooling "pooler" is defined on the last layer only; drop --layer or choose another pooling.');
   }
   // Every record is checked against the pooling before any compute, so a bad record fails fast.
-  const items: ForwardItem[] = encoded.map((record, i) => ({
+  const items: ForwardItem[] = encoded.map((record) => ({
     tokens: record,
-    location: { record: firstRecordNumber + i, id: record.id },
+    location: { record: record.record, id: record.id },
     request: {
-      ...(pooling === 'pooler' ? { pooler: true } : { means: [poolingRows(record, pooling, firstRecordNumber + i)] }),
+      ...(pooling === 'pooler' ? { pooler: true } : { means: [poolingRows(record, pooling, record.record)] }),
       ...(options.residues ? { rows: residueRows(record) } : {}),
     },
   }));

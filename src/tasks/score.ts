@@ -86,10 +86,9 @@ export async function scoreEncoded(
   model: TaskModel,
   encoded: readonly EncodedAntibody[],
   options: ScoreOptions = {},
-  firstRecordNumber = 1,
 ): Promise<ScoreResult[]> {
   const method = options.method ?? 'pll';
-  encoded.forEach((record, i) => checkScorable(record, firstRecordNumber + i));
+  encoded.forEach((record) => checkScorable(record, record.record));
   const terms = await residueTerms(model, encoded, method);
   return encoded.map((record, i) => {
     const values = terms[i] as Float32Array;

@@ -34,6 +34,8 @@ export interface RecordLocation {
 export interface EncodedAntibody {
   /** record.id, or the record number as text when the record has no id. */
   id: string;
+  /** The 1-based record number it was encoded as (where messages about it point). */
+  record: number;
   /** Normalised chains ('' when absent). */
   heavy: string;
   light: string;
@@ -199,6 +201,7 @@ export function encodeAntibody(
 
   return {
     id: id !== '' ? id : String(recordNumber),
+    record: recordNumber,
     heavy,
     light,
     inputIds,
