@@ -1,0 +1,50 @@
+// Benchmark harness, not an engine: a stand-in for native/cuda's addon that does no GPU work and answers every run
+// with zeros of the right shapes, so that `IGBERT_CUDA_ADDON=scripts/bench/host-only-cuda-addon.cjs igbert embed
+// --device cuda ...` measures the host pipeline alone (reading, tokenising, batching, packing, writing) at the batch
+// sizes the CUDA engine uses. Never used by tests or by the package.
+'use strict';
+class Context {
+  constructor() {
+    this.programs = [];
+  }
+  uploadWeight() {
+    return 0;
+  }
+  compile(program) {
+    return this.programs.push(program) - 1;
+  }
+  async run(id, batch) {
+    const program = this.programs[id];
+    const rows = (spec) => {
+      switch (spec.rows) {
+        case 'tokens': return batch.inputIds.length;
+        case 'sequences': return batch.seqLengths.length;
+        case 'headRows': return batch.headRows ? batch.headRows.length : 0;
+        case 'hiddenRows': return batch.hiddenRows ? batch.hiddenRows.length : 0;
+        default: return batch.groupOffsets ? batch.groupOffsets.length - 1 : 0;
+      }
+    };
+    const out = {};
+    for (const { name, tensor } of program.outputs) {
+      const spec = program.tensors[tensor];
+      out[name] = new Float32Array(rows(spec) * spec.cols);
+    }
+    return out;
+  }
+  memory() {
+    return { weightBytes: 0, poolBytes: 0, peakPoolBytes: 0, deviceFreeBytes: 0, deviceTotalBytes: 0 };
+  }
+  lastProfile() {
+    return {};
+  }
+  dispose() {}
+}
+module.exports = {
+  probe: () => ({
+    driverVersion: 0,
+    runtimeVersion: 0,
+    cublasLtVersion: 0,
+    devices: [{ index: 0, name: 'no GPU (host-only harness)', computeCapability: '0.0', totalBytes: 0, freeBytes: 0, multiprocessors: 0 }],
+  }),
+  Context,
+};
