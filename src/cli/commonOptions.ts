@@ -66,7 +66,7 @@ export function parseGpuList(value: string): number[] {
 
 export const DTYPE_HELP =
   'fp32 (exact; default on cpu/webgpu) | bf16 (cuda default) | fp16 (cuda: fp16 compute; cpu: half-size weights, float32 compute) | ' +
-  'int8 (cpu: quantised encoder, ~2.8x faster); cpu conversions are made once and cached';
+  'int8 (cpu only: quantised encoder, ~2.8x faster on CPU); cpu conversions are made once and cached';
 
 /** --model, --dtype, --device and the Hub flags: how a command gets its model (record commands, serve). */
 export function addModelOptions(command: Command): Command {

@@ -61,7 +61,7 @@ export class IgBert extends IgBertModel {
       const { engine, passedOver } = await selectEngine(options.device ?? 'auto', convertedFolderCandidates(folder, options), log);
       return new IgBert(folder.checkpoint, engine, options, passedOver);
     }
-    const opened = await openCheckpoint(dir, options);
+    const opened = await openCheckpoint(dir); // already resolved: a Hub id's snapshot folder
     const { engine, passedOver } = await selectEngine(options.device ?? 'auto', nodeCandidates(opened, options, log), log);
     return new IgBert(opened.checkpoint, engine, options, passedOver);
   }
