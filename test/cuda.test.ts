@@ -13,8 +13,14 @@ import { after, before, describe, test } from 'node:test';
 import { writeRandomCheckpoint } from '../src/cli/commands/init.js';
 import { TINY_CONFIG } from '../src/config.js';
 import { SeededRandom } from '../src/init/random.js';
-import { IgBert, type AntibodyRecord } from '../src/index.js';
-import { addonPath } from '../src/runtime/cuda/addon.js';
+import { bertFromStore } from '../src/bert/fromStore.js';
+import { RuntimeFailure } from '../src/errors.js';
+import { IgBert, IgBertModel, openCheckpoint, type AntibodyRecord } from '../src/index.js';
+import { storedTensor } from '../src/node/engines.js';
+import { CudaEngine } from '../src/runtime/cuda/cudaEngine.js';
+import type { Engine } from '../src/runtime/engine.js';
+import { MultiEngine } from '../src/runtime/multiEngine.js';
+import { addonPath, loadCudaAddon } from '../src/runtime/cuda/addon.js';
 import { CHECKPOINTS } from './helpers.js';
 import { CUDA_UNAVAILABLE } from './support/engines.js';
 
@@ -120,5 +126,59 @@ describe('CUDA engine', { skip }, () => {
       assert.ok(maxRelative(alone[0]!.embedding, batched[0]!.embedding) <= 1e-6, 'alone vs batch');
       for (const model of [cpu, gpu, bf16]) await model.dispose();
     });
+  });
+});
+
+describe('every GPU of a node (engines of one kind as one)', { skip }, () => {
+  const records = Array.from({ length: 60 }, (_, i) => ({
+    id: `ab${i}`,
+    heavy: 'EVQLVESGGGLVQPGGSLRLSCAASGFNIKDTYIHWVRQ'.slice(0, 10 + (i % 29)),
+    light: 'DIQMTQSPSSLSASVGDRVTITCRASQDVNTAVAWYQQ'.slice(0, 5 + ((i * 7) % 31)),
+  }));
+  const dir = join(CHECKPOINTS, 'mlm-h64');
+
+  test('two engines on one GPU (--gpus 0,0) give the same bits as one, in input order', async () => {
+    const one = await IgBert.load(dir, { device: 'cuda', gpus: [0], batching: { maxBatchTokens: 256 } });
+    const two = await IgBert.load(dir, { device: 'cuda', gpus: [0, 0], batching: { maxBatchTokens: 256 } });
+    assert.match(two.engineInfo.deviceName ?? '', /^2 GPUs: /);
+    const [a, b] = [await one.embed(records), await two.embed(records)];
+    b.forEach((e, i) => {
+      assert.equal(e.id, records[i]?.id);
+      assert.deepEqual([...e.embedding], [...a[i]!.embedding], e.id);
+    });
+    await one.dispose();
+    await two.dispose();
+  });
+
+  test('a GPU that fails mid-job is taken out: no row is lost, the results are unchanged, the failure is reported', async () => {
+    const opened = await openCheckpoint(dir);
+    const bert = bertFromStore(opened.checkpoint.config, opened.store);
+    const addon = loadCudaAddon();
+    const info = { runtime: 'test', device: 'cuda', precision: 'bf16' } as const;
+    const [healthy, doomed] = await CudaEngine.createMany(
+      bert,
+      [0, 1].map((k) => ({ context: new addon.Context({ device: 0, dtype: 'bf16' }), info: { ...info, deviceName: `engine ${k}` } })),
+      (param) => storedTensor(opened, param),
+    );
+    let runs = 0;
+    // The failure is injected around a real engine: after two batches, every run of this one throws.
+    const failing: Engine = {
+      info: doomed!.info,
+      run: (batch) => (++runs > 2 ? Promise.reject(new RuntimeFailure('injected failure: the GPU fell off the bus')) : doomed!.run(batch)),
+      prepare: (needs) => doomed!.prepare(needs),
+      dispose: () => doomed!.dispose(),
+    };
+    const lines: string[] = [];
+    const group = new MultiEngine([healthy!, failing], (line) => lines.push(line));
+    const model = new IgBertModel(opened.checkpoint, group, { batching: { maxBatchTokens: 256 } });
+    const alone = await IgBert.load(dir, { device: 'cuda', gpus: [0], batching: { maxBatchTokens: 256 } });
+    const [results, reference] = [await model.embed(records), await alone.embed(records)];
+    assert.equal(results.length, records.length);
+    results.forEach((e, i) => assert.deepEqual([...e.embedding], [...reference[i]!.embedding], e.id));
+    assert.equal(lines.length, 1);
+    assert.match(lines[0] as string, /engine 1 failed and is taken out of this job \(injected failure/);
+    assert.ok(runs > 2, 'the failing engine was used before it failed');
+    await model.dispose();
+    await alone.dispose();
   });
 });
