@@ -10,7 +10,7 @@ import type { BatchListener } from './batches/progress.js';
 import type { BatchNeeds, ForwardItem, ForwardOptions, SequenceResult } from './batches/requests.js';
 import type { BertConfig } from './config.js';
 import { UsageError } from './errors.js';
-import type { Engine, EngineInfo, EngineMemory } from './runtime/engine.js';
+import type { Engine, EngineInfo, EngineMemory, EngineWork } from './runtime/engine.js';
 import { runForward } from './runtime/runner.js';
 import { embed, type EmbedOptions, type EmbeddingResult } from './tasks/embed.js';
 import { fill, type FillOptions, type FillResult } from './tasks/fill.js';
@@ -63,6 +63,11 @@ export class IgBertModel implements TaskModel {
   /** Which engine, device and precision run this model (the same facts the CLI, the server and the page show). */
   get engineInfo(): EngineInfo {
     return this.engine.info;
+  }
+
+  /** Work done per device so far, when the engine spreads over several GPUs. */
+  deviceWork(): EngineWork[] | undefined {
+    return this.engine.work?.();
   }
 
   /** Device memory the engine holds (GPU engines), or undefined where memory is the process's (ONNX Runtime). */

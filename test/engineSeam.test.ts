@@ -155,7 +155,7 @@ describe('several engines as one (every GPU of a node)', () => {
     const results: number[] = [];
     await runForward(group, items, { layer: 1 }, (index, result) => (results[index] = result.means[0]?.[0] as number), { batching: { maxBatchTokens: 10 } });
     assert.deepEqual(results, items.map((_, i) => i));
-    const [a, b] = group.stats();
+    const [a, b] = group.work();
     assert.equal((a?.batches ?? 0) + (b?.batches ?? 0), 12);
     assert.ok((b?.batches ?? 0) > (a?.batches ?? 0), 'the faster engine takes more batches');
   });
@@ -174,7 +174,7 @@ describe('several engines as one (every GPU of a node)', () => {
     assert.deepEqual(results, items.map((_, i) => i));
     assert.equal(lines.length, 1);
     assert.match(lines[0] as string, /^GPU 0 failed and is taken out of this job \(an illegal memory access was encountered\)/);
-    assert.equal(group.stats()[0]?.failed, 'an illegal memory access was encountered');
+    assert.equal(group.work()[0]?.failed, 'an illegal memory access was encountered');
   });
 
   test('out of memory is the batch\'s problem: it reaches the runner (which splits), the engine stays in', async () => {
@@ -183,7 +183,7 @@ describe('several engines as one (every GPU of a node)', () => {
     });
     const group = new MultiEngine([oom, recordingEngine('cuda')]);
     await assert.rejects(group.run(packBatch([item(5, 0)], { layer: 1 })), /out of memory/);
-    assert.equal(group.stats()[0]?.failed, undefined);
+    assert.equal(group.work()[0]?.failed, undefined);
   });
 });
 

@@ -78,6 +78,20 @@ describe('progress (#13 item 11, #16: one renderer)', () => {
     assert.deepEqual(q.lines, []);
   });
 
+  test('the summary names the engine and, spread over several GPUs, each one\'s rate (#14)', () => {
+    const f = fake(false);
+    const work = [
+      { label: 'NVIDIA H200, GPU 0', batches: 3, sequences: 300, tokens: 69000, busySeconds: 0.9 },
+      { label: 'NVIDIA H200, GPU 1', batches: 2, sequences: 200, tokens: 46000, busySeconds: 0.6, failed: 'lost' },
+    ];
+    const progress = new Progress({ quiet: false, stream: f.stream, now: f.now, intervalMs: 1000, engine: 'cuda (2 GPUs), bf16, igbert-cuda', devices: () => work });
+    f.tick(1000);
+    progress.worked(500, 115000);
+    assert.match(f.lines[0]!, /; NVIDIA H200, GPU 0: 300\.0 seq\/s, NVIDIA H200, GPU 1: 200\.0 seq\/s \(taken out\)\n$/);
+    progress.finish({ rejected: 0, written: 500 });
+    assert.match(f.lines[1]!, /written in 1\.0 s on cuda \(2 GPUs\), bf16, igbert-cuda: 500\.0 rows\/s, .*GPU 0: 300\.0 seq\/s/);
+  });
+
   test('the pipeline reports per batch of work, not per input chunk', async () => {
     const dir = tempDir();
     const rows = Array.from({ length: 60 }, (_, i) => `r${i},EVQL`).join('\n');

@@ -27,7 +27,7 @@ import { startPoint } from './pipeline/resume.js';
 import { checkEveryRow } from './pipeline/strict.js';
 import { processChunk, type ProcessRows, type UnitPlan } from './pipeline/work.js';
 import { resolveBatching } from '../batches/planBatches.js';
-import type { EngineInfo } from '../runtime/engine.js';
+import { describeEngine, type EngineInfo, type EngineWork } from '../runtime/engine.js';
 import { OptionMisfits } from './optionFit.js';
 import type { ProgressStream } from '../io/progressLine.js';
 import { Progress } from './progress.js';
@@ -67,8 +67,11 @@ export interface PipelineSteps<T> {
   maxResidues?: ResidueCap;
   /** Runs the model on valid rows: one result row, or one group of result rows, per item, in order. */
   process: ProcessRows<T>;
-  /** How the model's engine batches (its EngineInfo): units of work are its batches, as many in flight as it takes. */
-  engine?: Pick<EngineInfo, 'batching' | 'layout' | 'concurrency'>;
+  /**
+   * The model's engine: units of work are its batches, as many in flight as it takes; progress names it and, when it
+   * spreads over several GPUs, shows each one's throughput.
+   */
+  engine?: { readonly engineInfo: EngineInfo; deviceWork?(): EngineWork[] | undefined };
 }
 
 /** What a command tells the pipeline before the model loads. */
@@ -195,6 +198,8 @@ export class Job {
     const progress = new Progress({
       quiet: Boolean(options.quiet),
       ...options.progress,
+      ...(steps.engine ? { engine: describeEngine(steps.engine.engineInfo) } : {}),
+      ...(steps.engine?.deviceWork ? { devices: () => steps.engine?.deviceWork?.() ?? [] } : {}),
       ...(Number.isFinite(range.end)
         ? { total: { rows: range.end - range.start - output.rowsDone } }
         : source.totalBytes
@@ -242,9 +247,9 @@ export class Job {
     misfits: OptionMisfits,
   ): Promise<{ rejected: number; written: number }> {
     const plan: UnitPlan = {
-      batching: resolveBatching(this.options.maxBatchTokens ? { maxBatchTokens: this.options.maxBatchTokens } : {}, steps.engine?.batching),
-      layout: steps.engine?.layout ?? 'padded',
-      concurrency: steps.engine?.concurrency ?? 1,
+      batching: resolveBatching(this.options.maxBatchTokens ? { maxBatchTokens: this.options.maxBatchTokens } : {}, steps.engine?.engineInfo.batching),
+      layout: steps.engine?.engineInfo.layout ?? 'padded',
+      concurrency: steps.engine?.engineInfo.concurrency ?? 1,
     };
     const counts = { rejected: 0, written: 0, seen: 0 };
     let next = chunks.next();

@@ -6,12 +6,17 @@
  * shown (a short run stays silent). Nothing at all with `quiet`.
  */
 import { ProgressLine, type ProgressStream } from '../io/progressLine.js';
+import type { EngineWork } from '../runtime/engine.js';
 
 export interface ProgressOptions {
   quiet: boolean;
   stream?: ProgressStream;
   /** The size of the job, when known: its rows (a shard), or its input file's bytes. */
   total?: { rows?: number; bytes?: number };
+  /** The engine in words ("cuda (NVIDIA H200, GPU 0), bf16, …"): the summary names it. */
+  engine?: string;
+  /** Work per device, for an engine spread over several GPUs: the summary gives each one's rate. */
+  devices?: () => EngineWork[];
   /** Between plain log lines (default 30 s); a terminal is redrawn at most every 250 ms. */
   intervalMs?: number;
   now?: () => number;
@@ -35,6 +40,13 @@ export class Progress {
     });
   }
 
+  /** Each device's sequences per second of wall clock, when the engine spreads over several ("GPU 0: 1.6k seq/s"). */
+  private perDevice(seconds: number): string {
+    const devices = this.options.devices?.() ?? [];
+    if (devices.length < 2) return '';
+    return `; ${devices.map((d) => `${d.label}: ${rate(d.sequences / seconds)} seq/s${d.failed ? ' (taken out)' : ''}`).join(', ')}`;
+  }
+
   private seconds(): number {
     return Math.max(((this.options.now ?? Date.now)() - this.started) / 1000, 1e-3);
   }
@@ -56,7 +68,7 @@ export class Progress {
     const seconds = this.seconds();
     const parts = [
       `${this.rows} rows, ${amount(this.residues)} residues`,
-      `${rate(this.rows / seconds)} rows/s, ${rate(this.residues / seconds)} residues/s`,
+      `${rate(this.rows / seconds)} rows/s, ${rate(this.residues / seconds)} residues/s${this.perDevice(seconds)}`,
     ];
     const fraction = this.fraction();
     if (fraction !== undefined && fraction > 0) parts.push(`${(100 * fraction).toFixed(1)}%, ETA ${duration((seconds * (1 - fraction)) / fraction)}`);
@@ -76,7 +88,8 @@ export class Progress {
     const seconds = this.seconds();
     this.line.done(
       `${this.rows} rows read (${this.rows - rejected} processed, ${rejected} rejected), ${written} written ` +
-        `in ${duration(seconds)}: ${rate(this.rows / seconds)} rows/s, ${rate(this.residues / seconds)} residues/s`,
+        `in ${duration(seconds)}${this.options.engine ? ` on ${this.options.engine}` : ''}: ` +
+        `${rate(this.rows / seconds)} rows/s, ${rate(this.residues / seconds)} residues/s${this.perDevice(seconds)}`,
     );
   }
 }

@@ -48,6 +48,8 @@ export interface EngineMemory {
 
 export interface Engine {
   readonly info: EngineInfo;
+  /** Work done per device so far, for engines that spread over several (src/runtime/multiEngine.ts). */
+  work?(): EngineWork[];
   /** Device memory in use, where the engine manages its own (CUDA); undefined otherwise. */
   memory?(): EngineMemory | undefined;
   /** Computes what each sequence of the batch asked for; results in batch order. */
@@ -55,6 +57,16 @@ export interface Engine {
   /** Builds what `needs` will use (a graph, a program) now, so the first batch does not pay for it. */
   prepare(needs: BatchNeeds): Promise<void>;
   dispose(): Promise<void>;
+}
+
+/** What one device of an engine has done (batches, sequences, tokens, seconds busy; why it was taken out). */
+export interface EngineWork {
+  label: string;
+  batches: number;
+  sequences: number;
+  tokens: number;
+  busySeconds: number;
+  failed?: string;
 }
 
 /** The error code an engine gives a batch that did not fit in memory: the runner splits such a batch. */

@@ -8,23 +8,12 @@
 import type { PackedBatch } from '../batches/packedBatch.js';
 import type { BatchNeeds, SequenceResult } from '../batches/requests.js';
 import { RuntimeFailure } from '../errors.js';
-import { isOutOfMemory, type Engine, type EngineInfo, type EngineMemory } from './engine.js';
-
-/** What one engine of the group has done, for progress and summaries. */
-export interface MemberStats {
-  label: string;
-  batches: number;
-  sequences: number;
-  tokens: number;
-  /** Seconds spent in this engine's batches (overlapping batches counted once each). */
-  busySeconds: number;
-  failed?: string;
-}
+import { isOutOfMemory, type Engine, type EngineInfo, type EngineMemory, type EngineWork } from './engine.js';
 
 interface Member {
   engine: Engine;
   inFlight: number;
-  stats: MemberStats;
+  stats: EngineWork;
 }
 
 export class MultiEngine implements Engine {
@@ -51,7 +40,7 @@ export class MultiEngine implements Engine {
   }
 
   /** Per-engine work so far (progress lines and the summary show throughput per GPU). */
-  stats(): MemberStats[] {
+  work(): EngineWork[] {
     return this.members.map((m) => ({ ...m.stats }));
   }
 

@@ -59,7 +59,7 @@ async function runEmbed(options: EmbedCliOptions): Promise<number> {
   model.assertSupports({ pooler: options.pooling === 'pooler' });
   return await job.run<EncodedAntibody>(
     {
-      engine: model.engineInfo,
+      engine: model,
       maxResidues: residueCap(options.maxResidues, model.config),
       prepare({ row, record }) {
         const [encoded] = model.encode([record], row) as [EncodedAntibody];

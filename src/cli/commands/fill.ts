@@ -96,7 +96,7 @@ async function runFill(options: FillCliOptions): Promise<number> {
   await using model = await loadModel(options.model, modelOptionsFrom(options));
   model.assertSupports({ logProbs: true });
   return await job.run({
-    engine: model.engineInfo,
+    engine: model,
     maxResidues: residueCap(options.maxResidues, model.config),
     prepare({ row, record }) {
       const [encoded] = model.encode([record], row) as [EncodedAntibody];

@@ -104,7 +104,7 @@ async function runMutations(options: MutateCliOptions): Promise<number> {
   await using model = await loadModel(options.model, modelOptionsFrom(options));
   model.assertSupports({ logProbs: true });
   return await job.run({
-    engine: model.engineInfo,
+    engine: model,
     maxResidues: residueCap(options.maxResidues, model.config),
     prepare(numbered) {
       const [encoded] = model.encode([numbered.record], numbered.row) as [EncodedAntibody];
@@ -140,7 +140,7 @@ async function runScan(options: MutateCliOptions): Promise<number> {
   model.assertSupports({ logProbs: true });
   const heatmaps = options.heatmap ? new SvgFolder(options.heatmap) : undefined;
   return await job.run<{ prepared: PreparedScan; row: number }>({
-    engine: model.engineInfo,
+    engine: model,
     maxResidues: residueCap(options.maxResidues, model.config),
     prepare({ row, record }) {
       const [encoded] = model.encode([record], row) as [EncodedAntibody];

@@ -65,7 +65,7 @@ async function runScore(options: ScoreCliOptions): Promise<number> {
   model.assertSupports({ logProbs: true });
   const plots = options.plot ? new SvgFolder(options.plot) : undefined;
   return await job.run<{ encoded: EncodedAntibody; row: number }>({
-    engine: model.engineInfo,
+    engine: model,
     maxResidues: residueCap(options.maxResidues, model.config),
     prepare({ row, record }) {
       const [encoded] = model.encode([record], row) as [EncodedAntibody];
