@@ -597,9 +597,10 @@ void Context::enqueueOp(const Program& prog, size_t i, RunMemory& mem, const Bat
       break;
     case OpKind::Linear: {
       const TensorRef in = ref(op.input), out = ref(op.out);
+      const TensorRef res = op.residual >= 0 ? ref(op.residual) : TensorRef{};
       timed("gemm", [&] {
         cuda_->gemm->linear(rows(op.input), opl.outFeatures, opl.inFeatures, d.linearWeight, options_.dtype, in.ptr, in.ld,
-                            out.ptr, out.dtype, out.ld, d.bias, s);
+                            out.ptr, out.dtype, out.ld, d.bias, res.ptr, res.ld, s);
       });
       if (op.activation != Activation::None)
         timed("elementwise", [&] { launchActivation(out, rows(op.out), cols(op.out), op.activation, s); });

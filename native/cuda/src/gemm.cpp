@@ -4,7 +4,8 @@
 // column-major C x R matrix with leading dimension ld. So y[M,N] = x[M,K] · W[N,K]^T becomes, column-major,
 //   D (N x M, ld ldy) = op(A) · B   with   A = W stored K x N (ld K), op = T  ->  N x K
 //                                          B = x stored K x M (ld ldx), op = N
-// and the bias (one value per output feature) is per row of D: exactly CUBLASLT_EPILOGUE_BIAS.
+// and the bias (one value per output feature) is per row of D: exactly CUBLASLT_EPILOGUE_BIAS. A residual is C
+// (N x M, ld ldr, D's type) with beta = 1: D = A·B + C + bias, accumulated in fp32 and rounded once to D's type.
 #include "gemm.h"
 
 #include <cublasLt.h>
@@ -52,16 +53,20 @@ uint32_t alignmentOf(const void* p) {
 
 // Everything the algorithm choice depends on. M (the token count) varies per batch, so a new batch size costs
 // one heuristic query (tens of microseconds) the first time it is seen.
-using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int, int, bool, uint32_t, uint32_t, uint32_t, uint32_t>;
+// (M, N, K, ldx, ldy, ldr, wType, yType, bias, residual, alignments of W, x, y, bias, residual)
+using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int, int, bool, bool, uint32_t, uint32_t, uint32_t,
+                       uint32_t, uint32_t>;
 
 struct Plan {
   cublasLtMatmulDesc_t op = nullptr;
-  cublasLtMatrixLayout_t a = nullptr, b = nullptr, d = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr, d = nullptr;  // c: the residual's layout, or null
   cublasLtMatmulAlgo_t algo{};
+  cublasLtMatrixLayout_t cOrD() const { return c ? c : d; }
   ~Plan() {
     if (op) cublasLtMatmulDescDestroy(op);
     if (a) cublasLtMatrixLayoutDestroy(a);
     if (b) cublasLtMatrixLayoutDestroy(b);
+    if (c) cublasLtMatrixLayoutDestroy(c);
     if (d) cublasLtMatrixLayoutDestroy(d);
   }
 };
@@ -94,15 +99,17 @@ Gemm::~Gemm() {
 size_t Gemm::libraryVersion() { return cublasLtGetVersion(); }
 
 void Gemm::linear(int64_t M, int64_t N, int64_t K, const void* W, DType wType, const void* x, int64_t ldx, void* y,
-                  DType yType, int64_t ldy, const void* bias, cudaStream_t stream) {
+                  DType yType, int64_t ldy, const void* bias, const void* residual, int64_t ldr, cudaStream_t stream) {
   if (M <= 0 || N <= 0) return;
+  if (!residual) ldr = 0;
   // Only formatted when something fails.
   const auto shape = [&] {
     return "M=" + std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K) + " ldx=" +
-           std::to_string(ldx) + " ldy=" + std::to_string(ldy) + " " + dtypeName(wType) + "->" + dtypeName(yType);
+           std::to_string(ldx) + " ldy=" + std::to_string(ldy) + (residual ? " ldr=" + std::to_string(ldr) : "") + " " +
+           dtypeName(wType) + "->" + dtypeName(yType);
   };
-  const Key key{M, N, K, ldx, ldy, int(wType), int(yType), bias != nullptr, alignmentOf(W), alignmentOf(x),
-                alignmentOf(y), bias ? alignmentOf(bias) : 0u};
+  const Key key{M, N, K, ldx, ldy, ldr, int(wType), int(yType), bias != nullptr, residual != nullptr, alignmentOf(W),
+                alignmentOf(x), alignmentOf(y), bias ? alignmentOf(bias) : 0u, residual ? alignmentOf(residual) : 0u};
   auto it = impl_->plans.find(key);
   if (it == impl_->plans.end()) {
     if (impl_->plans.size() > 4096) impl_->plans.clear();  // bound the cache (many distinct batch sizes)
@@ -121,6 +128,7 @@ void Gemm::linear(int64_t M, int64_t N, int64_t K, const void* W, DType wType, c
     IGB_BLAS(cublasLtMatrixLayoutCreate(&plan->a, cudaType(wType), uint64_t(K), uint64_t(N), K), shape());
     IGB_BLAS(cublasLtMatrixLayoutCreate(&plan->b, cudaType(wType), uint64_t(K), uint64_t(M), ldx), shape());
     IGB_BLAS(cublasLtMatrixLayoutCreate(&plan->d, cudaType(yType), uint64_t(N), uint64_t(M), ldy), shape());
+    if (residual) IGB_BLAS(cublasLtMatrixLayoutCreate(&plan->c, cudaType(yType), uint64_t(N), uint64_t(M), ldr), shape());
 
     cublasLtMatmulPreference_t pref = nullptr;
     IGB_BLAS(cublasLtMatmulPreferenceCreate(&pref), shape());
@@ -130,10 +138,10 @@ void Gemm::linear(int64_t M, int64_t N, int64_t K, const void* W, DType wType, c
     } guard{pref};
     const size_t ws = kWorkspaceBytes;
     IGB_BLAS(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)), shape());
-    const uint32_t alA = alignmentOf(W), alB = alignmentOf(x), alD = alignmentOf(y);
+    const uint32_t alA = alignmentOf(W), alB = alignmentOf(x), alD = alignmentOf(y), alC = residual ? alignmentOf(residual) : alD;
     IGB_BLAS(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &alA, sizeof(alA)), shape());
     IGB_BLAS(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &alB, sizeof(alB)), shape());
-    IGB_BLAS(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &alD, sizeof(alD)), shape());
+    IGB_BLAS(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &alC, sizeof(alC)), shape());
     IGB_BLAS(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &alD, sizeof(alD)), shape());
 
     bool chosen = false;
@@ -143,15 +151,17 @@ void Gemm::linear(int64_t M, int64_t N, int64_t K, const void* W, DType wType, c
       auto found = impl_->sharedAlgos.find(shared);
       if (found == impl_->sharedAlgos.end()) {
         // Ask for a large reference M and take the best algorithm without split-K.
-        cublasLtMatrixLayout_t bRef = nullptr, dRef = nullptr;
+        cublasLtMatrixLayout_t bRef = nullptr, cRef = nullptr, dRef = nullptr;
         const int64_t mRef = std::max<int64_t>(M, 8192);
         IGB_BLAS(cublasLtMatrixLayoutCreate(&bRef, cudaType(wType), uint64_t(K), uint64_t(mRef), ldx), shape());
         IGB_BLAS(cublasLtMatrixLayoutCreate(&dRef, cudaType(yType), uint64_t(N), uint64_t(mRef), ldy), shape());
+        if (residual) IGB_BLAS(cublasLtMatrixLayoutCreate(&cRef, cudaType(yType), uint64_t(N), uint64_t(mRef), ldr), shape());
         cublasLtMatmulHeuristicResult_t results[16] = {};
         int count = 0;
-        const cublasStatus_t st =
-            cublasLtMatmulAlgoGetHeuristic(impl_->handle, plan->op, plan->a, bRef, dRef, dRef, pref, 16, results, &count);
+        const cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(impl_->handle, plan->op, plan->a, bRef, cRef ? cRef : dRef, dRef,
+                                                                 pref, 16, results, &count);
         cublasLtMatrixLayoutDestroy(bRef);
+        if (cRef) cublasLtMatrixLayoutDestroy(cRef);
         cublasLtMatrixLayoutDestroy(dRef);
         // (If the reference shape gets no answer, this M's own choice below is used.)
         for (int r = 0; st == CUBLAS_STATUS_SUCCESS && r < count; ++r) {
@@ -168,7 +178,7 @@ void Gemm::linear(int64_t M, int64_t N, int64_t K, const void* W, DType wType, c
       if (found != impl_->sharedAlgos.end()) {
         // The shared algorithm must also support this M; if it does not, fall back to this M's own choice.
         cublasLtMatmulHeuristicResult_t check{};
-        if (cublasLtMatmulAlgoCheck(impl_->handle, plan->op, plan->a, plan->b, plan->d, plan->d, &found->second, &check) ==
+        if (cublasLtMatmulAlgoCheck(impl_->handle, plan->op, plan->a, plan->b, plan->cOrD(), plan->d, &found->second, &check) ==
                 CUBLAS_STATUS_SUCCESS &&
             check.workspaceSize <= kWorkspaceBytes) {
           plan->algo = found->second;
@@ -179,7 +189,7 @@ void Gemm::linear(int64_t M, int64_t N, int64_t K, const void* W, DType wType, c
     if (!chosen) {
       cublasLtMatmulHeuristicResult_t result{};
       int found = 0;
-      IGB_BLAS(cublasLtMatmulAlgoGetHeuristic(impl_->handle, plan->op, plan->a, plan->b, plan->d, plan->d, pref, 1, &result,
+      IGB_BLAS(cublasLtMatmulAlgoGetHeuristic(impl_->handle, plan->op, plan->a, plan->b, plan->cOrD(), plan->d, pref, 1, &result,
                                               &found),
                shape());
       if (found == 0 || result.state != CUBLAS_STATUS_SUCCESS)
@@ -190,9 +200,10 @@ void Gemm::linear(int64_t M, int64_t N, int64_t K, const void* W, DType wType, c
   }
   Plan& plan = *it->second;
   if (bias) IGB_BLAS(cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)), shape());
-  const float alpha = 1.f, beta = 0.f;
-  IGB_BLAS(cublasLtMatmul(impl_->handle, plan.op, &alpha, W, plan.a, x, plan.b, &beta, y, plan.d, y, plan.d, &plan.algo,
-                          impl_->workspace, kWorkspaceBytes, stream),
+  // beta = 0 with C = D when there is no residual: cuBLASLt then does not read C.
+  const float alpha = 1.f, beta = residual ? 1.f : 0.f;
+  IGB_BLAS(cublasLtMatmul(impl_->handle, plan.op, &alpha, W, plan.a, x, plan.b, &beta, residual ? residual : y, plan.cOrD(), y,
+                          plan.d, &plan.algo, impl_->workspace, kWorkspaceBytes, stream),
            shape());
 }
 

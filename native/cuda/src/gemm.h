@@ -1,4 +1,6 @@
-// Row-major linear layer on cuBLASLt: y[M,N] = x[M,K] · W[N,K]^T (+ bias[N]), W stored like nn.Linear.
+// Row-major linear layer on cuBLASLt: y[M,N] = x[M,K] · W[N,K]^T (+ bias[N]) (+ residual[M,N]), W stored like
+// nn.Linear. The residual is cuBLASLt's C operand with beta = 1, so a Linear followed by a residual add is one
+// GEMM and the LayerNorm after it reads one tensor instead of two.
 // fp32 accumulation always (CUBLAS_COMPUTE_32F — never TF32). One instance per context: it owns the
 // cuBLASLt handle, a 32 MiB workspace and the cache of heuristic results; callers serialize on it (the
 // context's launch mutex).
@@ -26,8 +28,10 @@ class Gemm {
 
   // x: [M, K] row stride ldx, type wType (the weight's type); y: [M, N] row stride ldy, type yType.
   // bias: N elements of type yType (cuBLASLt's bias epilogue reads the bias in the output type), or null.
+  // residual: [M, N] row stride ldr, type yType (cuBLASLt wants C in D's type), or null; must not overlap y
+  // (cuBLASLt would allow C == D with the same layout, but the programs never need it).
   void linear(int64_t M, int64_t N, int64_t K, const void* W, DType wType, const void* x, int64_t ldx, void* y,
-              DType yType, int64_t ldy, const void* bias, cudaStream_t stream);
+              DType yType, int64_t ldy, const void* bias, const void* residual, int64_t ldr, cudaStream_t stream);
 
   static size_t libraryVersion();
 

@@ -182,6 +182,14 @@ class Planner {
                " out_features in all");
         pl.outFeatures = features;
         pl.inFeatures = in.cols;
+        if (op.residual >= 0) {
+          // out = x·W^T + b + residual through the GEMM's C operand (beta = 1): C has D's type and shape.
+          const TensorPlan& res = tensor(op.residual, "residual");
+          sameShape(res, "residual", out, "out");
+          if (res.dtype != out.dtype) fail("residual must have out's dtype");
+          if (op.activation != Activation::None)
+            fail("a residual is added after the activation would be: use activation 'none' with a residual");
+        }
         break;
       }
       case OpKind::AddLayerNorm:
@@ -268,6 +276,7 @@ class Planner {
     switch (op.kind) {
       case OpKind::Embeddings: return {};
       case OpKind::AddLayerNorm: return {op.input, op.residual};
+      case OpKind::Linear: return op.residual >= 0 ? std::vector<int>{op.input, op.residual} : std::vector<int>{op.input};
       case OpKind::Attention: return {op.q, op.k, op.v};
       default: return {op.input};
     }

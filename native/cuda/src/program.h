@@ -33,7 +33,7 @@ struct OpDesc {
   OpKind kind = OpKind::Linear;
   int out = -1;
   int input = -1;     // linear, addLayerNorm, layerNorm, firstTokens, gatherRows, meanRows, logSoftmax
-  int residual = -1;  // addLayerNorm
+  int residual = -1;  // addLayerNorm; linear (optional: out = x·W^T + b + residual, activation must be none)
   int q = -1, k = -1, v = -1;
   int heads = 0;
   int word = -1, position = -1, tokenType = -1;  // embeddings (weight ids)
