@@ -364,7 +364,9 @@ Context::Context(const ContextOptions& options)
   IGB_CUDA(cudaMemPoolCreate(&cuda_->pool, &props));
   uint64_t threshold = UINT64_MAX;
   IGB_CUDA(cudaMemPoolSetAttribute(cuda_->pool, cudaMemPoolAttrReleaseThreshold, &threshold));
-  cuda_->gemm = std::make_unique<Gemm>(options.device, options.dtype == DType::F32);
+  // IGBERT_CUDA_GEMM_TUNE=0: 16-bit GEMMs take the heuristic's first algorithm instead of the fastest of its 8 first.
+  const char* tune = std::getenv("IGBERT_CUDA_GEMM_TUNE");
+  cuda_->gemm = std::make_unique<Gemm>(options.device, options.dtype == DType::F32, !(tune && std::string(tune) == "0"));
   if (const char* p = std::getenv("IGBERT_CUDA_POISON")) poison_ = std::string(p) == "1";
   pinned_ = std::make_unique<PinnedPool>();
 }

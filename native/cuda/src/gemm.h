@@ -10,10 +10,16 @@
 // algorithm is chosen once per (N, K, types, alignments) — for a large reference M, without split-K — and
 // reused for every M, so each output row is the same dot products in the same order whatever the batch: the
 // same bits. 16-bit contexts pick per M (speed); there a sequence's outputs vary within 16-bit rounding.
+//
+// Tuning (16-bit contexts, tune = true): the first time a shape is seen in a bucket of M (eight buckets per
+// octave), the heuristic's first 8 candidates are timed on that call's own buffers (one warm-up and 3 timed runs
+// each; the stream is synchronized) and the fastest is kept for the bucket. GEMMs under 4 GFLOP keep the
+// heuristic's first choice. Without tuning every shape takes the heuristic's first choice.
 #pragma once
 #include <cuda_runtime.h>
 
 #include <memory>
+#include <string>
 
 #include "types.h"
 
@@ -21,7 +27,7 @@ namespace igb {
 
 class Gemm {
  public:
-  Gemm(int device, bool batchInvariant);
+  Gemm(int device, bool batchInvariant, bool tune = false);
   ~Gemm();
   Gemm(const Gemm&) = delete;
   Gemm& operator=(const Gemm&) = delete;
@@ -34,6 +40,9 @@ class Gemm {
               DType yType, int64_t ldy, const void* bias, const void* residual, int64_t ldr, cudaStream_t stream);
 
   static size_t libraryVersion();
+  // How the algorithm of the most recently planned shape was chosen (heuristic / tuned / batch-invariant, the
+  // algorithm's configuration and, when tuned, its speed-up over the heuristic's first choice).
+  std::string lastPlanNote() const;
 
  private:
   struct Impl;

@@ -1007,21 +1007,32 @@ void benchKernels() {
   auto y = std::make_unique<Dev>(static_cast<size_t>(T * I) * 4);
   auto w = upload(t, randomVec(static_cast<size_t>(I * H), -0.03, 0.03));
   auto bias = upload(t, randomVec(static_cast<size_t>(I), -0.1, 0.1));
-  Gemm gemm(0, false);
-  double layerMs = 0;
+  auto res = upload(t, randomVec(static_cast<size_t>(T * H), -1, 1));  // a residual (GEMM C input)
+  // Before/after of the algorithm choice: the heuristic's first algorithm vs the fastest of its first 8.
+  Gemm heuristic(0, false, false), tuned(0, false, true);
+  double layerBefore = 0, layerAfter = 0;  // one layer's kernels, old and new paths
   struct Shape {
     const char* name;
     int64_t N, K;
+    bool residual;  // the new path adds the residual in this GEMM (attention output, FFN output)
   };
-  for (const Shape& s : {Shape{"qkv   (N=3072 K=1024)", 3 * H, H}, Shape{"attn-out (N=1024 K=1024)", H, H},
-                         Shape{"ffn-in (N=4096 K=1024)", I, H}, Shape{"ffn-out (N=1024 K=4096)", H, I}}) {
-    const double ms = timeMs([&] { gemm.linear(T, s.N, s.K, w->p, t, x->p, s.K, y->p, t, s.N, bias->p, nullptr, 0, nullptr); }, 10);
-    const double tflops = 2.0 * T * s.N * s.K / (ms * 1e-3) / 1e12;
-    std::printf("gemm %-28s %8.3f ms  %7.1f TFLOP/s\n", s.name, ms, tflops);
-    layerMs += ms;
+  for (const Shape& s : {Shape{"qkv      (N=3072 K=1024)", 3 * H, H, false}, Shape{"attn-out (N=1024 K=1024)", H, H, true},
+                         Shape{"ffn-in   (N=4096 K=1024)", I, H, false}, Shape{"ffn-out  (N=1024 K=4096)", H, I, true}}) {
+    const double flop = 2.0 * T * s.N * s.K;
+    auto run = [&](Gemm& g, bool withResidual) {
+      const double ms = timeMs([&] {
+        g.linear(T, s.N, s.K, w->p, t, x->p, s.K, y->p, t, s.N, bias->p, withResidual ? res->p : nullptr, s.N, nullptr);
+      }, 10);
+      std::printf("gemm %s %-9s%s %8.3f ms  %7.1f TFLOP/s   [%s]\n", s.name, &g == &tuned ? "tuned" : "heuristic",
+                  withResidual ? " +residual" : "          ", ms, flop / (ms * 1e-3) / 1e12, g.lastPlanNote().c_str());
+      return ms;
+    };
+    layerBefore += run(heuristic, false);
+    const double plainTuned = run(tuned, false);
+    layerAfter += s.residual ? run(tuned, true) : plainTuned;
   }
   {
-    const double ms = timeMs([&] { gemm.linear(T, 30, H, w->p, t, x->p, H, y->p, DType::F32, 30, nullptr, nullptr, 0, nullptr); }, 10);
+    const double ms = timeMs([&] { tuned.linear(T, 30, H, w->p, t, x->p, H, y->p, DType::F32, 30, nullptr, nullptr, 0, nullptr); }, 10);
     std::printf("gemm %-28s %8.3f ms  (MLM decoder on every token, fp32 out)\n", "decoder (N=30 K=1024)", ms);
   }
   const auto tiles = makeTiles(std::vector<int32_t>(static_cast<size_t>(S), int32_t(L)), kFlashQueryTile);
@@ -1034,7 +1045,8 @@ void benchKernels() {
     const double ms = timeMs([&] { launchAttentionFlash(q, k, v, o, int(heads), dt->as<AttnTile>(), int64_t(tiles.size()), nullptr); }, 10);
     const double flops = 4.0 * double(S) * L * L * 64 * heads;
     std::printf("attention flash bf16 (16 x 64)   %8.3f ms  %7.1f TFLOP/s (useful FLOPs)\n", ms, flops / (ms * 1e-3) / 1e12);
-    layerMs += ms;
+    layerBefore += ms;
+    layerAfter += ms;
   }
   {
     const auto st = makeTiles(std::vector<int32_t>(static_cast<size_t>(S), int32_t(L)), kSimpleQueryTile);
@@ -1046,18 +1058,24 @@ void benchKernels() {
   }
   auto g = upload(DType::F32, randomVec(static_cast<size_t>(H), 0.5, 1.5)), b = upload(DType::F32, randomVec(static_cast<size_t>(H), -0.1, 0.1));
   {
-    const TensorRef in{x->p, H, t}, res{x->as<char>() + T * H * es, H, t};
-    const double ms = timeMs([&] { launchLayerNorm(in, &res, T, H, g->as<float>(), b->as<float>(), 1e-12f, TensorRef{y->p, H, t}, nullptr); }, 10);
-    std::printf("addLayerNorm bf16 (1024)         %8.3f ms  %7.1f GB/s\n", ms, 3.0 * T * H * 2 / (ms * 1e-3) / 1e9);
-    layerMs += 2 * ms;
+    const TensorRef in{x->p, H, t}, r{res->p, H, t}, out{y->p, H, t};
+    const double add = timeMs([&] { launchLayerNorm(in, &r, T, H, g->as<float>(), b->as<float>(), 1e-12f, out, nullptr); }, 10);
+    std::printf("addLayerNorm bf16 (1024)         %8.3f ms  %7.1f GB/s (old path)\n", add, 3.0 * T * H * 2 / (add * 1e-3) / 1e9);
+    const double one = timeMs([&] { launchLayerNorm(in, nullptr, T, H, g->as<float>(), b->as<float>(), 1e-12f, out, nullptr); }, 10);
+    std::printf("layerNorm bf16 (1024)            %8.3f ms  %7.1f GB/s (residual added by the GEMM)\n", one,
+                2.0 * T * H * 2 / (one * 1e-3) / 1e9);
+    layerBefore += 2 * add;
+    layerAfter += 2 * one;
   }
   {
     const double ms = timeMs([&] { launchActivation(TensorRef{x->p, I, t}, T, I, Activation::Gelu, nullptr); }, 10);
     std::printf("gelu in place bf16 (4096)        %8.3f ms  %7.1f GB/s\n", ms, 2.0 * T * I * 2 / (ms * 1e-3) / 1e9);
-    layerMs += ms;
+    layerBefore += ms;
+    layerAfter += ms;
   }
-  std::printf("one layer (4 GEMMs + attention + 2 LN + GELU) %.3f ms -> 30 layers %.1f ms -> %.0f tokens/s (kernels only)\n", layerMs,
-              30 * layerMs, T / (30 * layerMs * 1e-3));
+  for (auto [name, ms] : {std::pair<const char*, double>{"before", layerBefore}, {"after", layerAfter}})
+    std::printf("one layer %-6s (4 GEMMs + attention + 2 LN + GELU) %.3f ms -> 30 layers %.1f ms -> %.0f tokens/s (kernels only)\n",
+                name, ms, 30 * ms, T / (30 * ms * 1e-3));
 }
 
 // The whole model through the Context at IgBert size with random weights: what the TS side will see.
@@ -1089,33 +1107,39 @@ void benchModel() {
   }
   w.headW = fill(static_cast<size_t>(H * H), 0.1), w.headB = fill(static_cast<size_t>(H), 0.1), w.headG = std::vector<float>(static_cast<size_t>(H), 1.f);
   w.headBeta = fill(static_cast<size_t>(H), 0.1), w.decW = fill(static_cast<size_t>(c.vocab * H), 0.1), w.decB = fill(static_cast<size_t>(c.vocab), 0.1);
-  ContextOptions o;
-  o.dtype = DType::BF16;
-  o.profile = true;
-  Context ctx(o);
-  const BertIds ids = uploadBert(ctx, w, c);
   Batch b = makeBatch(std::vector<int32_t>(260, 231), c);
   b.headRows.resize(static_cast<size_t>(b.inputIds.size()) / 7);  // MLM head on 1/7 of the tokens
   for (size_t i = 0; i < b.headRows.size(); ++i) b.headRows[i] = int32_t(i * 7);
-  // Before/after of the residual through the GEMM's C input: the same weights, both program forms.
-  for (bool gemmResidual : {false, true}) {
-    const int prog = ctx.compile(bertProgram(ids, c, gemmResidual));
-    ctx.run(prog, b);  // warm-up
-    const auto t0 = std::chrono::steady_clock::now();
-    const int reps = 5;
-    for (int i = 0; i < reps; ++i) ctx.run(prog, b);
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / reps;
-    std::printf("run() [%s]: T=%zu tokens in %.1f ms -> %.0f tokens/s (wall clock, uploads and downloads included)\n",
-                gemmResidual ? "residual in the GEMM, layerNorm" : "addLayerNorm", b.inputIds.size(), s * 1e3,
-                double(b.inputIds.size()) / s);
-    std::printf("  profile of the last run (GPU ms):");
-    double total = 0;
-    for (const auto& [k, ms] : ctx.lastProfile()) std::printf(" %s %.2f", k.c_str(), ms), total += ms;
-    std::printf(" | total %.2f\n", total);
+  // Before/after, one change at a time: the GEMM algorithm choice (a context option read from the environment at
+  // creation), then the residual through the GEMM's C input (the program's form).
+  for (bool tune : {false, true}) {
+    setenv("IGBERT_CUDA_GEMM_TUNE", tune ? "1" : "0", 1);
+    ContextOptions o;
+    o.dtype = DType::BF16;
+    o.profile = true;
+    Context ctx(o);
+    const BertIds ids = uploadBert(ctx, w, c);
+    for (bool gemmResidual : {false, true}) {
+      if (!tune && gemmResidual) continue;
+      const int prog = ctx.compile(bertProgram(ids, c, gemmResidual));
+      ctx.run(prog, b);  // warm-up (and GEMM tuning)
+      const auto t0 = std::chrono::steady_clock::now();
+      const int reps = 5;
+      for (int i = 0; i < reps; ++i) ctx.run(prog, b);
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / reps;
+      std::printf("run() [GEMM %s, %s]: T=%zu tokens in %.1f ms -> %.0f tokens/s (wall clock, uploads and downloads included)\n",
+                  tune ? "tuned" : "heuristic", gemmResidual ? "residual in the GEMM + layerNorm" : "addLayerNorm", b.inputIds.size(),
+                  s * 1e3, double(b.inputIds.size()) / s);
+      std::printf("  profile of the last run (GPU ms):");
+      double total = 0;
+      for (const auto& [k, ms] : ctx.lastProfile()) std::printf(" %s %.2f", k.c_str(), ms), total += ms;
+      std::printf(" | total %.2f\n", total);
+    }
+    const MemoryInfo m = ctx.memory();
+    std::printf("  memory: weights %.0f MiB, pool %.0f MiB (peak %.0f MiB), device free %.1f / %.1f GiB\n", m.weightBytes / 1048576.0,
+                m.poolBytes / 1048576.0, m.peakPoolBytes / 1048576.0, m.deviceFreeBytes / 1073741824.0, m.deviceTotalBytes / 1073741824.0);
   }
-  const MemoryInfo m = ctx.memory();
-  std::printf("memory: weights %.0f MiB, pool %.0f MiB (peak %.0f MiB), device free %.1f / %.1f GiB\n", m.weightBytes / 1048576.0,
-              m.poolBytes / 1048576.0, m.peakPoolBytes / 1048576.0, m.deviceFreeBytes / 1073741824.0, m.deviceTotalBytes / 1073741824.0);
+  unsetenv("IGBERT_CUDA_GEMM_TUNE");
 }
 
 }  // namespace

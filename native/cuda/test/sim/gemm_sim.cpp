@@ -10,9 +10,10 @@ namespace igb {
 
 struct Gemm::Impl {};
 
-Gemm::Gemm(int, bool) : impl_(new Impl) {}
+Gemm::Gemm(int, bool, bool) : impl_(new Impl) {}
 Gemm::~Gemm() = default;
 size_t Gemm::libraryVersion() { return 0; }
+std::string Gemm::lastPlanNote() const { return "simulator: CPU GEMM"; }
 
 namespace {
 double load(const void* p, DType t, int64_t i) {
