@@ -222,8 +222,12 @@ class Planner {
         if (pl.headDim > 256) fail("head size " + std::to_string(pl.headDim) + " is over 256");
         const int64_t lds[4] = {q.ld, k.ld, v.ld, out.ld};
         const int64_t cols[4] = {q.col, k.col, v.col, out.col};
-        pl.flash = !options_.forceSimpleAttention && flashSupported(plan_.compute, pl.headDim, lds, cols);
-        (pl.flash ? plan_.flashTiles : plan_.simpleTiles) = true;
+        pl.attention = options_.forceSimpleAttention                                ? AttnKernel::Simple
+                       : flashSupported(plan_.compute, pl.headDim, lds, cols)      ? AttnKernel::Flash
+                       : tiledSupported(pl.headDim, lds, cols)                      ? AttnKernel::Tiled
+                                                                                    : AttnKernel::Simple;
+        const int tileRows[kAttnKernels] = {options_.flashQueryTile, kTiledQueryTile, kSimpleQueryTile};
+        plan_.attnTile[size_t(pl.attention)] = tileRows[int(pl.attention)];
         break;
       }
       case OpKind::FirstTokens: {
@@ -270,6 +274,14 @@ class Planner {
     for (int i = 0; i < 3; ++i)
       if (lds[i] % 8 != 0 || cols[i] % 8 != 0) return false;
     return lds[3] % 2 == 0 && cols[3] % 2 == 0;
+  }
+
+  // The exact tiled kernel's: head size 32 or 64, every row 16-byte aligned for 16-bit and fp32 alike (8 elements).
+  static bool tiledSupported(int headDim, const int64_t (&lds)[4], const int64_t (&cols)[4]) {
+    if (headDim != 32 && headDim != 64) return false;
+    for (int i = 0; i < 4; ++i)
+      if (lds[i] % 8 != 0 || cols[i] % 8 != 0) return false;
+    return true;
   }
 
   static std::vector<int> reads(const OpDesc& op) {

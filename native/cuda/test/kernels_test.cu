@@ -298,8 +298,24 @@ std::vector<AttnTile> makeTiles(const std::vector<int32_t>& lens, int tile) {
   return tiles;
 }
 
-void testAttentionCase(DType t, int heads, int d, bool flash, const std::vector<int32_t>& lens) {
-  const std::string name = std::string("attention ") + (flash ? "flash " : "simple ") + dtypeName(t) + " heads=" + std::to_string(heads) +
+// Which attention kernel a test runs: the tensor-core kernel with its two query tiles, the exact tiled kernel
+// and the exact reference.
+enum class Attn { Flash128, Flash64, Tiled, Simple };
+const char* attnName(Attn a) {
+  return a == Attn::Flash128 ? "flash128" : a == Attn::Flash64 ? "flash64" : a == Attn::Tiled ? "tiled" : "simple";
+}
+int attnTileRows(Attn a) {
+  return a == Attn::Flash128 ? 128 : a == Attn::Flash64 ? 64 : a == Attn::Tiled ? kTiledQueryTile : kSimpleQueryTile;
+}
+void launchAttention(Attn a, TensorRef q, TensorRef k, TensorRef v, TensorRef o, int heads, int d, const AttnTile* tiles,
+                     int64_t numTiles) {
+  if (a == Attn::Flash128 || a == Attn::Flash64) launchAttentionFlash(q, k, v, o, heads, tiles, numTiles, attnTileRows(a), nullptr);
+  else if (a == Attn::Tiled) launchAttentionTiled(q, k, v, o, heads, d, tiles, numTiles, nullptr);
+  else launchAttentionSimple(q, k, v, o, heads, d, tiles, numTiles, nullptr);
+}
+
+void testAttentionCase(DType t, int heads, int d, Attn kernel, const std::vector<int32_t>& lens) {
+  const std::string name = std::string("attention ") + attnName(kernel) + " " + dtypeName(t) + " heads=" + std::to_string(heads) +
                            " d=" + std::to_string(d) + " lens=" + lengthsName(lens);
   if (!selected(name)) return;
   int64_t T = 0;
@@ -309,14 +325,13 @@ void testAttentionCase(DType t, int heads, int d, bool flash, const std::vector<
   auto qkv = rounded(t, randomVec(static_cast<size_t>(T * ld), -1.7, 1.7));
   auto dq = upload(t, qkv);
   Dev out(static_cast<size_t>(T * H) * dtypeSize(t));
-  const auto tiles = makeTiles(lens, flash ? kFlashQueryTile : kSimpleQueryTile);
+  const auto tiles = makeTiles(lens, attnTileRows(kernel));
   std::vector<int32_t> tileInts(tiles.size() * 4);
   std::memcpy(tileInts.data(), tiles.data(), tileInts.size() * 4);
   auto dt = uploadInts(tileInts);
   const size_t es = dtypeSize(t);
   const TensorRef q{dq->p, ld, t}, k{dq->as<char>() + H * es, ld, t}, v{dq->as<char>() + 2 * H * es, ld, t}, o{out.p, H, t};
-  if (flash) launchAttentionFlash(q, k, v, o, heads, dt->as<AttnTile>(), int64_t(tiles.size()), nullptr);
-  else launchAttentionSimple(q, k, v, o, heads, d, dt->as<AttnTile>(), int64_t(tiles.size()), nullptr);
+  launchAttention(kernel, q, k, v, o, heads, d, dt->as<AttnTile>(), int64_t(tiles.size()));
   IGB_LAUNCH_CHECK();
   const auto expect = ref::attention(toDouble(qkv), ld, 0, H, 2 * H, lens, heads, d);
   report(name, relErr(download(t, out, size_t(T * H)), expect, T, H), tolFor(t));
@@ -325,17 +340,23 @@ void testAttentionCase(DType t, int heads, int d, bool flash, const std::vector<
 void testAttention() {
   const auto lens = testLengths();
   for (DType t : {DType::BF16, DType::F16}) {
-    testAttentionCase(t, 2, 64, true, lens);
-    testAttentionCase(t, 1, 64, true, {64});
-    testAttentionCase(t, 3, 64, true, {5, 200, 17});
+    for (Attn a : {Attn::Flash128, Attn::Flash64}) {
+      testAttentionCase(t, 2, 64, a, lens);
+      testAttentionCase(t, 1, 64, a, {64});
+      testAttentionCase(t, 3, 64, a, {5, 200, 17});
+    }
+    testAttentionCase(t, 1, 64, Attn::Flash128, {128, 129, 231});
   }
-  if (kSim && std::getenv("IGB_SIM_LONG")) testAttentionCase(DType::BF16, 1, 64, true, {2100});  // ~10 CPU minutes
+  if (kSim && std::getenv("IGB_SIM_LONG")) testAttentionCase(DType::BF16, 1, 64, Attn::Flash128, {2100});  // ~10 CPU minutes
   for (DType t : kAll) {
-    testAttentionCase(t, 2, 64, false, lens);
-    testAttentionCase(t, 4, 32, false, kSim ? std::vector<int32_t>{1, 63, 65, 130} : lens);
-    testAttentionCase(t, 2, 80, false, {3, 70, 9});
-    testAttentionCase(t, 1, 256, false, {40, 33});
-    testAttentionCase(t, 3, 7, false, {1, 12, 45});
+    testAttentionCase(t, 2, 64, Attn::Tiled, lens);
+    testAttentionCase(t, 4, 32, Attn::Tiled, kSim ? std::vector<int32_t>{1, 63, 65, 130} : lens);
+    testAttentionCase(t, 2, 64, Attn::Tiled, {231, 16, 17});
+    testAttentionCase(t, 2, 64, Attn::Simple, lens);
+    testAttentionCase(t, 4, 32, Attn::Simple, kSim ? std::vector<int32_t>{1, 63, 65, 130} : lens);
+    testAttentionCase(t, 2, 80, Attn::Simple, {3, 70, 9});
+    testAttentionCase(t, 1, 256, Attn::Simple, {40, 33});
+    testAttentionCase(t, 3, 7, Attn::Simple, {1, 12, 45});
   }
 }
 
@@ -750,7 +771,7 @@ void testProgram(DType dt, int heads, bool gemmResidual) {
   c.heads = heads;
   c.positions = kSim ? 320 : 2112;
   const std::string base = std::string("program ") + dtypeName(dt) + " 2 layers hidden 128 " + std::to_string(heads) + "x" +
-                           std::to_string(128 / heads) + (dt != DType::F32 && 128 / heads == 64 ? " (flash)" : " (simple)") +
+                           std::to_string(128 / heads) + (dt != DType::F32 && 128 / heads == 64 ? " (flash)" : " (tiled)") +
                            (gemmResidual ? " gemm+residual" : " addLayerNorm");
   if (!selected(base)) return;
   const auto weights = randomWeights(c);
@@ -1035,26 +1056,33 @@ void benchKernels() {
     const double ms = timeMs([&] { tuned.linear(T, 30, H, w->p, t, x->p, H, y->p, DType::F32, 30, nullptr, nullptr, 0, nullptr); }, 10);
     std::printf("gemm %-28s %8.3f ms  (MLM decoder on every token, fp32 out)\n", "decoder (N=30 K=1024)", ms);
   }
-  const auto tiles = makeTiles(std::vector<int32_t>(static_cast<size_t>(S), int32_t(L)), kFlashQueryTile);
-  std::vector<int32_t> ti(tiles.size() * 4);
-  std::memcpy(ti.data(), tiles.data(), ti.size() * 4);
-  auto dt = uploadInts(ti);
-  const size_t es = 2;
-  const TensorRef q{x->p, 3 * H, t}, k{x->as<char>() + H * es, 3 * H, t}, v{x->as<char>() + 2 * H * es, 3 * H, t}, o{y->p, H, t};
+  // Attention over `seqs` sequences of L tokens, q/k/v column blocks of one [tokens, 3H] tensor at `qkv`.
+  auto attention = [&](Attn a, DType dt, void* qkv, int64_t seqs, int reps) {
+    const auto tl = makeTiles(std::vector<int32_t>(static_cast<size_t>(seqs), int32_t(L)), attnTileRows(a));
+    std::vector<int32_t> ints(tl.size() * 4);
+    std::memcpy(ints.data(), tl.data(), ints.size() * 4);
+    auto dTiles = uploadInts(ints);
+    const size_t e = dtypeSize(dt);
+    const TensorRef q{qkv, 3 * H, dt}, k{static_cast<char*>(qkv) + H * e, 3 * H, dt}, v{static_cast<char*>(qkv) + 2 * H * e, 3 * H, dt},
+        o{y->p, H, dt};
+    const double ms = timeMs([&] { launchAttention(a, q, k, v, o, int(heads), 64, dTiles->as<AttnTile>(), int64_t(tl.size())); }, reps);
+    const double flops = 4.0 * double(seqs) * L * L * 64 * heads;
+    std::printf("attention %-8s %s (16 x 64, %lld x %lld tokens) %8.3f ms  %7.1f TFLOP/s (useful FLOPs)\n", attnName(a), dtypeName(dt),
+                (long long)seqs, (long long)L, ms, flops / (ms * 1e-3) / 1e12);
+    return ms;
+  };
+  layerBefore += attention(Attn::Flash64, t, x->p, S, 10);  // the 4-warp configuration (efe968e's kernel + this change's math)
+  layerAfter += attention(Attn::Flash128, t, x->p, S, 10);
+  attention(Attn::Tiled, t, x->p, S, 3);
+  attention(Attn::Simple, t, x->p, S, 3);
   {
-    const double ms = timeMs([&] { launchAttentionFlash(q, k, v, o, int(heads), dt->as<AttnTile>(), int64_t(tiles.size()), nullptr); }, 10);
-    const double flops = 4.0 * double(S) * L * L * 64 * heads;
-    std::printf("attention flash bf16 (16 x 64)   %8.3f ms  %7.1f TFLOP/s (useful FLOPs)\n", ms, flops / (ms * 1e-3) / 1e12);
-    layerBefore += ms;
-    layerAfter += ms;
-  }
-  {
-    const auto st = makeTiles(std::vector<int32_t>(static_cast<size_t>(S), int32_t(L)), kSimpleQueryTile);
-    std::vector<int32_t> si(st.size() * 4);
-    std::memcpy(si.data(), st.data(), si.size() * 4);
-    auto ds = uploadInts(si);
-    const double ms = timeMs([&] { launchAttentionSimple(q, k, v, o, int(heads), 64, ds->as<AttnTile>(), int64_t(st.size()), nullptr); }, 3);
-    std::printf("attention simple bf16 (16 x 64)  %8.3f ms  (reference kernel)\n", ms);
+    // fp32 contexts (parity mode): the IgBert e2e fp32 batch is ~18.5k tokens (80 sequences of 231).
+    const int64_t S32 = 80;
+    auto qkv32 = upload(DType::F32, randomVec(static_cast<size_t>(S32 * L * 3 * H), -1, 1));
+    const double tiled = attention(Attn::Tiled, DType::F32, qkv32->p, S32, 5);
+    const double simple = attention(Attn::Simple, DType::F32, qkv32->p, S32, 2);
+    std::printf("  fp32 attention: tiled is %.1fx the reference kernel (x30 layers: %.1f ms vs %.1f ms per batch)\n", simple / tiled,
+                30 * tiled, 30 * simple);
   }
   auto g = upload(DType::F32, randomVec(static_cast<size_t>(H), 0.5, 1.5)), b = upload(DType::F32, randomVec(static_cast<size_t>(H), -0.1, 0.1));
   {
@@ -1111,7 +1139,16 @@ void benchModel() {
   b.headRows.resize(static_cast<size_t>(b.inputIds.size()) / 7);  // MLM head on 1/7 of the tokens
   for (size_t i = 0; i < b.headRows.size(); ++i) b.headRows[i] = int32_t(i * 7);
   // Before/after, one change at a time: the GEMM algorithm choice (a context option read from the environment at
-  // creation), then the residual through the GEMM's C input (the program's form).
+  // creation), the flash kernel's query tile (read at compile), then the residual through the GEMM's C input (the
+  // program's form).
+  struct Step {
+    const char* name;
+    bool tune, flash128, gemmResidual;
+  };
+  const Step steps[] = {{"before: heuristic GEMMs, flash 64-row tiles, addLayerNorm", false, false, false},
+                        {"+ tuned GEMMs", true, false, false},
+                        {"+ flash 128-row tiles", true, true, false},
+                        {"+ residual in the GEMM, layerNorm (after)", true, true, true}};
   for (bool tune : {false, true}) {
     setenv("IGBERT_CUDA_GEMM_TUNE", tune ? "1" : "0", 1);
     ContextOptions o;
@@ -1119,17 +1156,17 @@ void benchModel() {
     o.profile = true;
     Context ctx(o);
     const BertIds ids = uploadBert(ctx, w, c);
-    for (bool gemmResidual : {false, true}) {
-      if (!tune && gemmResidual) continue;
-      const int prog = ctx.compile(bertProgram(ids, c, gemmResidual));
+    for (const Step& step : steps) {
+      if (step.tune != tune) continue;
+      setenv("IGBERT_CUDA_FLASH_TILE", step.flash128 ? "128" : "64", 1);
+      const int prog = ctx.compile(bertProgram(ids, c, step.gemmResidual));
       ctx.run(prog, b);  // warm-up (and GEMM tuning)
       const auto t0 = std::chrono::steady_clock::now();
       const int reps = 5;
       for (int i = 0; i < reps; ++i) ctx.run(prog, b);
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / reps;
-      std::printf("run() [GEMM %s, %s]: T=%zu tokens in %.1f ms -> %.0f tokens/s (wall clock, uploads and downloads included)\n",
-                  tune ? "tuned" : "heuristic", gemmResidual ? "residual in the GEMM + layerNorm" : "addLayerNorm", b.inputIds.size(),
-                  s * 1e3, double(b.inputIds.size()) / s);
+      std::printf("run() [%s]: T=%zu tokens in %.1f ms -> %.0f tokens/s (wall clock, uploads and downloads included)\n", step.name,
+                  b.inputIds.size(), s * 1e3, double(b.inputIds.size()) / s);
       std::printf("  profile of the last run (GPU ms):");
       double total = 0;
       for (const auto& [k, ms] : ctx.lastProfile()) std::printf(" %s %.2f", k.c_str(), ms), total += ms;
@@ -1139,6 +1176,7 @@ void benchModel() {
     std::printf("  memory: weights %.0f MiB, pool %.0f MiB (peak %.0f MiB), device free %.1f / %.1f GiB\n", m.weightBytes / 1048576.0,
                 m.poolBytes / 1048576.0, m.peakPoolBytes / 1048576.0, m.deviceFreeBytes / 1073741824.0, m.deviceTotalBytes / 1073741824.0);
   }
+  unsetenv("IGBERT_CUDA_FLASH_TILE");
   unsetenv("IGBERT_CUDA_GEMM_TUNE");
 }
 
