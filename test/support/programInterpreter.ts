@@ -147,6 +147,9 @@ export class ProgramInterpreter implements CudaContext {
         }
         case 'linear': {
           const input = tensor(op.input);
+          const residual = op.residual !== undefined ? tensor(op.residual) : undefined;
+          if (residual && op.activation !== 'none') throw new Error('a linear op with a residual must have activation none');
+          if (op.residual === op.out) throw new Error('a linear op\'s residual must not be its out');
           const out = alloc(op.out);
           let col = 0;
           op.weights.forEach((w, k) => {
@@ -158,6 +161,7 @@ export class ProgramInterpreter implements CudaContext {
                 for (let i = 0; i < W.cols; i++) sum += at(input, r, i) * (W.data[o * W.cols + i] as number);
                 if (op.activation === 'gelu') sum = 0.5 * sum * (1 + erf(sum / Math.SQRT2));
                 else if (op.activation === 'tanh') sum = Math.tanh(sum);
+                if (residual) sum += at(residual, r, col + o);
                 out.data[r * out.stride + col + o] = sum;
               }
             }

@@ -220,6 +220,10 @@ igb::ProgramDesc parseProgram(napi_env env, napi_value p) {
       else if (act == "gelu") op.activation = igb::Activation::Gelu;
       else if (act == "tanh") op.activation = igb::Activation::Tanh;
       else throwInvalid(w + ".activation must be 'none', 'gelu' or 'tanh' (got '" + act + "')");
+      if (present(env, o, "residual")) {
+        op.residual = i32("residual");
+        if (op.residual < 0) throwInvalid(w + ".residual must be a tensor id (>= 0)");
+      }
     } else if (kind == "addLayerNorm" || kind == "layerNorm") {
       op.kind = kind == "addLayerNorm" ? igb::OpKind::AddLayerNorm : igb::OpKind::LayerNorm;
       op.input = i32("input");

@@ -159,7 +159,7 @@ struct Context::Profiler {
 struct BatchLayout {
   int64_t count[kRowKinds] = {};  // rows of each RowKind: T, S, R, N, G
   int64_t ids = 0, types = 0, positions = 0, offsets = 0, headRows = 0, hiddenRows = 0, groupOffsets = 0, groupRows = 0;
-  int64_t flashTiles = 0, simpleTiles = 0, numFlash = 0, numSimple = 0;
+  int64_t attnTiles[kAttnKernels] = {}, numTiles[kAttnKernels] = {}, tileRows[kAttnKernels] = {};  // per AttnKernel
   int64_t totalInts = 0;
   int32_t* dev = nullptr;
   const int32_t* at(int64_t offset) const { return dev + offset; }
@@ -262,10 +262,11 @@ BatchLayout layoutFor(const ProgramPlan& plan, const Batch& b) {
   L.hiddenRows = take(L.count[size_t(RowKind::HiddenRows)]);
   L.groupOffsets = take(G + 1);
   L.groupRows = take(b.hasGroups ? int64_t(b.groupRows.size()) : 0);
-  L.numFlash = plan.flashTiles ? tileCount(b.seqLengths, kFlashQueryTile) : 0;
-  L.numSimple = plan.simpleTiles ? tileCount(b.seqLengths, kSimpleQueryTile) : 0;
-  L.flashTiles = take(L.numFlash * 4);
-  L.simpleTiles = take(L.numSimple * 4);
+  for (int a = 0; a < kAttnKernels; ++a) {
+    L.tileRows[a] = plan.attnTile[size_t(a)];
+    L.numTiles[a] = L.tileRows[a] ? tileCount(b.seqLengths, int(L.tileRows[a])) : 0;
+    L.attnTiles[a] = take(L.numTiles[a] * 4);
+  }
   L.totalInts = off;
   return L;
 }
@@ -288,8 +289,8 @@ void fillMeta(int32_t* h, const BatchLayout& L, const Batch& b) {
     copy(L.groupOffsets, b.groupOffsets);
     copy(L.groupRows, b.groupRows);
   }
-  if (L.numFlash) fillTiles(h + L.flashTiles, b.seqLengths, kFlashQueryTile);
-  if (L.numSimple) fillTiles(h + L.simpleTiles, b.seqLengths, kSimpleQueryTile);
+  for (int a = 0; a < kAttnKernels; ++a)
+    if (L.numTiles[a]) fillTiles(h + L.attnTiles[a], b.seqLengths, int(L.tileRows[a]));
 }
 
 std::string cudaMessage(cudaError_t e) { return std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e); }
@@ -364,7 +365,9 @@ Context::Context(const ContextOptions& options)
   IGB_CUDA(cudaMemPoolCreate(&cuda_->pool, &props));
   uint64_t threshold = UINT64_MAX;
   IGB_CUDA(cudaMemPoolSetAttribute(cuda_->pool, cudaMemPoolAttrReleaseThreshold, &threshold));
-  cuda_->gemm = std::make_unique<Gemm>(options.device, options.dtype == DType::F32);
+  // IGBERT_CUDA_GEMM_TUNE=0: 16-bit GEMMs take the heuristic's first algorithm instead of the fastest of its 8 first.
+  const char* tune = std::getenv("IGBERT_CUDA_GEMM_TUNE");
+  cuda_->gemm = std::make_unique<Gemm>(options.device, options.dtype == DType::F32, !(tune && std::string(tune) == "0"));
   if (const char* p = std::getenv("IGBERT_CUDA_POISON")) poison_ = std::string(p) == "1";
   pinned_ = std::make_unique<PinnedPool>();
 }
@@ -446,6 +449,7 @@ int Context::compile(const ProgramDesc& desc) {
   for (const auto& w : weights_) metas.push_back(w->meta);
   PlanOptions po;
   if (const char* a = std::getenv("IGBERT_CUDA_ATTENTION")) po.forceSimpleAttention = std::string(a) == "simple";
+  if (const char* f = std::getenv("IGBERT_CUDA_FLASH_TILE")) po.flashQueryTile = std::string(f) == "64" ? 64 : kFlashQueryTile;
   auto prog = std::make_shared<Program>();
   prog->plan = planProgram(desc, metas, options_.dtype, po);
   const ProgramPlan& plan = prog->plan;
@@ -597,9 +601,10 @@ void Context::enqueueOp(const Program& prog, size_t i, RunMemory& mem, const Bat
       break;
     case OpKind::Linear: {
       const TensorRef in = ref(op.input), out = ref(op.out);
+      const TensorRef res = op.residual >= 0 ? ref(op.residual) : TensorRef{};
       timed("gemm", [&] {
         cuda_->gemm->linear(rows(op.input), opl.outFeatures, opl.inFeatures, d.linearWeight, options_.dtype, in.ptr, in.ld,
-                            out.ptr, out.dtype, out.ld, d.bias, s);
+                            out.ptr, out.dtype, out.ld, d.bias, res.ptr, res.ld, s);
       });
       if (op.activation != Activation::None)
         timed("elementwise", [&] { launchActivation(out, rows(op.out), cols(op.out), op.activation, s); });
@@ -619,11 +624,19 @@ void Context::enqueueOp(const Program& prog, size_t i, RunMemory& mem, const Bat
       break;
     case OpKind::Attention:
       timed("attention", [&] {
-        if (opl.flash)
-          launchAttentionFlash(ref(op.q), ref(op.k), ref(op.v), ref(op.out), op.heads, L.tiles(L.flashTiles), L.numFlash, s);
-        else
-          launchAttentionSimple(ref(op.q), ref(op.k), ref(op.v), ref(op.out), op.heads, opl.headDim, L.tiles(L.simpleTiles),
-                                L.numSimple, s);
+        const int a = int(opl.attention);
+        const AttnTile* tiles = L.tiles(L.attnTiles[a]);
+        switch (opl.attention) {
+          case AttnKernel::Flash:
+            launchAttentionFlash(ref(op.q), ref(op.k), ref(op.v), ref(op.out), op.heads, tiles, L.numTiles[a], int(L.tileRows[a]), s);
+            break;
+          case AttnKernel::Tiled:
+            launchAttentionTiled(ref(op.q), ref(op.k), ref(op.v), ref(op.out), op.heads, opl.headDim, tiles, L.numTiles[a], s);
+            break;
+          case AttnKernel::Simple:
+            launchAttentionSimple(ref(op.q), ref(op.k), ref(op.v), ref(op.out), op.heads, opl.headDim, tiles, L.numTiles[a], s);
+            break;
+        }
       });
       break;
     case OpKind::FirstTokens:

@@ -182,6 +182,14 @@ class Planner {
                " out_features in all");
         pl.outFeatures = features;
         pl.inFeatures = in.cols;
+        if (op.residual >= 0) {
+          // out = x·W^T + b + residual through the GEMM's C operand (beta = 1): C has D's type and shape.
+          const TensorPlan& res = tensor(op.residual, "residual");
+          sameShape(res, "residual", out, "out");
+          if (res.dtype != out.dtype) fail("residual must have out's dtype");
+          if (op.activation != Activation::None)
+            fail("a residual is added after the activation would be: use activation 'none' with a residual");
+        }
         break;
       }
       case OpKind::AddLayerNorm:
@@ -214,8 +222,12 @@ class Planner {
         if (pl.headDim > 256) fail("head size " + std::to_string(pl.headDim) + " is over 256");
         const int64_t lds[4] = {q.ld, k.ld, v.ld, out.ld};
         const int64_t cols[4] = {q.col, k.col, v.col, out.col};
-        pl.flash = !options_.forceSimpleAttention && flashSupported(plan_.compute, pl.headDim, lds, cols);
-        (pl.flash ? plan_.flashTiles : plan_.simpleTiles) = true;
+        pl.attention = options_.forceSimpleAttention                                ? AttnKernel::Simple
+                       : flashSupported(plan_.compute, pl.headDim, lds, cols)      ? AttnKernel::Flash
+                       : tiledSupported(pl.headDim, lds, cols)                      ? AttnKernel::Tiled
+                                                                                    : AttnKernel::Simple;
+        const int tileRows[kAttnKernels] = {options_.flashQueryTile, kTiledQueryTile, kSimpleQueryTile};
+        plan_.attnTile[size_t(pl.attention)] = tileRows[int(pl.attention)];
         break;
       }
       case OpKind::FirstTokens: {
@@ -264,10 +276,19 @@ class Planner {
     return lds[3] % 2 == 0 && cols[3] % 2 == 0;
   }
 
+  // The exact tiled kernel's: head size 32 or 64, every row 16-byte aligned for 16-bit and fp32 alike (8 elements).
+  static bool tiledSupported(int headDim, const int64_t (&lds)[4], const int64_t (&cols)[4]) {
+    if (headDim != 32 && headDim != 64) return false;
+    for (int i = 0; i < 4; ++i)
+      if (lds[i] % 8 != 0 || cols[i] % 8 != 0) return false;
+    return true;
+  }
+
   static std::vector<int> reads(const OpDesc& op) {
     switch (op.kind) {
       case OpKind::Embeddings: return {};
       case OpKind::AddLayerNorm: return {op.input, op.residual};
+      case OpKind::Linear: return op.residual >= 0 ? std::vector<int>{op.input, op.residual} : std::vector<int>{op.input};
       case OpKind::Attention: return {op.q, op.k, op.v};
       default: return {op.input};
     }

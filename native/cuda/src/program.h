@@ -33,7 +33,7 @@ struct OpDesc {
   OpKind kind = OpKind::Linear;
   int out = -1;
   int input = -1;     // linear, addLayerNorm, layerNorm, firstTokens, gatherRows, meanRows, logSoftmax
-  int residual = -1;  // addLayerNorm
+  int residual = -1;  // addLayerNorm; linear (optional: out = x·W^T + b + residual, activation must be none)
   int q = -1, k = -1, v = -1;
   int heads = 0;
   int word = -1, position = -1, tokenType = -1;  // embeddings (weight ids)
@@ -68,10 +68,15 @@ struct TensorPlan {
   DType dtype = DType::F32;
 };
 
+// The attention kernels: tensor cores (16-bit, head size 64), exact tiled (head size 32 or 64: fp32 contexts),
+// exact reference (anything else, or IGBERT_CUDA_ATTENTION=simple).
+enum class AttnKernel : int { Flash = 0, Tiled = 1, Simple = 2 };
+constexpr int kAttnKernels = 3;
+
 struct OpPlan {
   std::vector<int> allocBefore;  // roots to allocate before the op runs
   std::vector<int> freeAfter;    // roots whose last use is this op (outputs excluded)
-  bool flash = false;            // attention: tensor-core kernel
+  AttnKernel attention = AttnKernel::Simple;  // attention
   int headDim = 0;               // attention
   int64_t outFeatures = 0, inFeatures = 0;  // linear
 };
@@ -83,13 +88,15 @@ struct ProgramPlan {
   std::vector<OpPlan> ops;
   std::vector<int> outputRoots;         // freed after the download
   std::array<bool, kRowKinds> usesRows{};  // which batch row counts the program needs
-  bool flashTiles = false, simpleTiles = false;
+  // Query rows per tile of each attention kernel the program uses (0: unused): the run's tile lists.
+  std::array<int, kAttnKernels> attnTile{};
   // Limits the batch is checked against (embeddings tables' row counts; INT64_MAX when unused).
   int64_t vocab = INT64_MAX, tokenTypes = INT64_MAX, positions = INT64_MAX;
 };
 
 struct PlanOptions {
   bool forceSimpleAttention = false;  // IGBERT_CUDA_ATTENTION=simple
+  int flashQueryTile = kFlashQueryTile;  // IGBERT_CUDA_FLASH_TILE=64: the 4-warp configuration (comparisons)
 };
 
 // Validates and plans; throws igb::Error (code INVALID_ARGUMENT) naming the op/tensor at fault.

@@ -23,6 +23,11 @@ struct TensorRef {
   DType dtype = DType::F32;
 };
 
+// Query rows per block (tile) of each attention kernel; the host's tile lists are cut to these.
+constexpr int kFlashQueryTile = 128;  // tensor-core kernel, 8 warps (64 = its 4-warp configuration)
+constexpr int kTiledQueryTile = 64;   // exact tiled kernel, one thread per query
+constexpr int kSimpleQueryTile = 8;   // exact reference kernel, one warp per query
+
 // One query tile of one packed sequence, as the attention kernels consume it: tokens
 // [start, start + len) form the sequence; the tile covers queries q0 .. q0 + tileSize - 1 (clipped to len).
 struct AttnTile {

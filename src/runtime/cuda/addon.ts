@@ -32,7 +32,8 @@ export type NativeTensor =
 
 export type NativeOp =
   | { op: 'embeddings'; out: number; word: number; position: number; tokenType: number; lnWeight: number; lnBias: number; eps: number }
-  | { op: 'linear'; out: number; input: number; weights: number[]; biases: number[]; activation: 'none' | 'gelu' | 'tanh' }
+  /** `residual` (optional): out = input·Wᵀ + b + residual, in the GEMM (its C input); activation must be 'none'. */
+  | { op: 'linear'; out: number; input: number; weights: number[]; biases: number[]; activation: 'none' | 'gelu' | 'tanh'; residual?: number }
   | { op: 'addLayerNorm'; out: number; input: number; residual: number; lnWeight: number; lnBias: number; eps: number }
   | { op: 'layerNorm'; out: number; input: number; lnWeight: number; lnBias: number; eps: number }
   | { op: 'attention'; out: number; q: number; k: number; v: number; heads: number }

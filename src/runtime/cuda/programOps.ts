@@ -4,7 +4,8 @@
  *
  * Fusion happens here, by keeping some values pending until their consumer is known:
  *   - word + token-type + position lookups, summed, then LayerNorm: one embeddings kernel;
- *   - a Linear plus a residual, then LayerNorm: the GEMM, then one add+LayerNorm kernel;
+ *   - a Linear plus a residual, then LayerNorm: one GEMM that adds the residual (its C input), then the LayerNorm
+ *     kernel on that one tensor (addLayerNorm, which reads two, remains for sums of two finished tensors);
  *   - a Linear followed by GELU or tanh: the activation fused with the GEMM's bias;
  *   - query, key and value of one input: one GEMM over the concatenated weights, read by attention as column views;
  *   - the masked-LM decoder writes float32 logits (bf16 logits would cost ~0.03 nats in log-probabilities).
@@ -70,6 +71,24 @@ export class ProgramOps implements BertOps<CudaValue> {
     return out;
   }
 
+  /** linear(x) + residual as one GEMM; the sum is a new tensor (the Linear's own output is never materialized). */
+  private linearPlus(pending: PendingLinear, residual: Tensor): Tensor {
+    if (residual.rows !== pending.input.rows || residual.cols !== pending.dense.outFeatures) {
+      throw new Error(`${pending.dense.prefix}: the residual's shape differs from the Linear's output`);
+    }
+    const out = this.tensor(pending.input.rows, pending.dense.outFeatures);
+    this.ops.push({
+      op: 'linear',
+      out: out.id,
+      input: pending.input.id,
+      weights: [this.weight(pending.dense.weight)],
+      biases: [this.weight(pending.dense.bias)],
+      activation: 'none',
+      residual: residual.id,
+    });
+    return out;
+  }
+
   lookup(table: Param, ids: TokenInput): CudaValue {
     return { kind: 'lookup', table, ids };
   }
@@ -103,6 +122,15 @@ export class ProgramOps implements BertOps<CudaValue> {
     }
     if (x.kind === 'sum') {
       if (x.terms.length !== 2) throw new Error('add+LayerNorm takes two terms');
+      // A Linear not yet run plus anything else: the GEMM adds the other term, the LayerNorm reads one tensor.
+      const at = x.terms.findIndex((t) => t.kind === 'linear' && !t.done);
+      if (at >= 0) {
+        const residual = this.materialize(x.terms[1 - at] as CudaValue);
+        const sum = this.linearPlus(x.terms[at] as PendingLinear, residual);
+        const out = this.tensor(sum.rows, sum.cols);
+        this.ops.push({ op: 'layerNorm', out: out.id, input: sum.id, lnWeight, lnBias, eps: norm.eps });
+        return out;
+      }
       const [input, residual] = x.terms.map((t) => this.materialize(t)) as [Tensor, Tensor];
       const out = this.tensor(input.rows, input.cols);
       this.ops.push({ op: 'addLayerNorm', out: out.id, input: input.id, residual: residual.id, lnWeight, lnBias, eps: norm.eps });

@@ -1,15 +1,19 @@
 // Tensor-core attention for head size 64 in bf16/fp16 (FlashAttention-2 style, written from the PTX ISA's
-// fragment layouts): one block per (query tile of 64 rows of one packed sequence, head); 4 warps, each
-// owning 16 query rows. K/V tiles stream through double-buffered shared memory with cp.async (the next tile
-// loads while this one is computed on). Per key tile of 64:
-//   S = Q K^T      mma.m16n8k16 (Q fragments kept in registers for the whole loop, K via ldmatrix)
-//   online softmax in fp32 (running row max m and sum l, exp2 with log2(e)/sqrt(d) folded into the scale)
+// fragment layouts): one block per (query tile of one packed sequence, head); W warps each owning 16 query rows
+// (W = 8 by default: 128-row tiles, so a 231-token sequence is 2 blocks per head and its K/V are read twice,
+// not 4 times as with 64-row tiles; W = 4, the previous 64-row configuration, stays selectable for comparison).
+// K/V tiles stream through double-buffered shared memory with cp.async (the next tile loads while this one is
+// computed on); Q is staged in the second buffer until its fragments are in registers. Per key tile of 64:
+//   S = Q K^T      mma.m16n8k16 (Q fragments in registers for the whole loop, K via ldmatrix)
+//   online softmax in fp32 on the raw scores (running row max m and sum l); p = 2^(s·c - m·c) with
+//                  c = log2(e)/sqrt(d) is one FMA and one ex2.approx per score
 //   O += P V       the S accumulator fragments are re-packed in registers as the A operand (the C-fragment
 //                  of two adjacent 8-key n-tiles is exactly the A-fragment of one 16-key k-step), V via
 //                  ldmatrix.trans
 // Keys past the sequence end are masked to -inf (their K/V rows are zero-filled, never read from another
-// sequence); query rows past the end are computed on zeros and not written. Any sequence length: the key loop
-// runs over ceil(len / 64) tiles.
+// sequence), and 16-key groups entirely past it are skipped (in the last tile of a 231-token sequence, 39 keys:
+// 3 of 4 groups computed); warps whose 16 query rows are all past the end skip the math (they still help load).
+// Any sequence length: the key loop runs over ceil(len / 64) tiles.
 #include "../check.h"
 #include "device.h"
 #include "kernels.h"
@@ -18,32 +22,33 @@ namespace igb {
 namespace {
 
 constexpr int D = 64;         // head size
-constexpr int BQ = 64;        // query rows per block
 constexpr int BK = 64;        // keys per tile
 constexpr int LDS = D + 8;    // padded shared row (144 bytes): the 8 rows of an ldmatrix hit distinct banks
-constexpr int kThreads = 128;
 
-// Starts the copy of rows [0, valid) of a 64 x 64 block (row stride ld) into shared memory, zero-filling the
-// rest (nothing is read past the sequence end): 512 16-byte chunks, 4 per thread, consecutive threads on
-// consecutive chunks of a row. Lands at cpAsyncWaitAll().
-template <class T>
-__device__ __forceinline__ void loadTileAsync(T (*dst)[LDS], const T* __restrict__ src, int64_t ld, int valid) {
+// Starts the copy of rows [0, valid) of a ROWS x 64 block (row stride ld) into shared memory, zero-filling the
+// rest (nothing is read past the sequence end): 16-byte chunks, consecutive threads on consecutive chunks of a
+// row. Lands at cpAsyncWaitAll().
+template <int kThreads, int ROWS, class T>
+__device__ __forceinline__ void loadRowsAsync(T (*dst)[LDS], const T* __restrict__ src, int64_t ld, int valid) {
+  static_assert((ROWS * 8) % kThreads == 0, "whole chunks per thread");
 #pragma unroll
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < ROWS * 8 / kThreads; ++i) {
     const int c = threadIdx.x + i * kThreads;
     const int r = c >> 3, col = (c & 7) * 8;
     cpAsync16(&dst[r][col], src + (r < valid ? int64_t(r) * ld + col : 0), r < valid);
   }
 }
 
-template <class T>
-__global__ void __launch_bounds__(kThreads, 4)
+// 4 warps: 4 blocks per SM; 8 warps: 2 — 16 warps and 128 registers per thread either way.
+template <class T, int kWarps>
+__global__ void __launch_bounds__(kWarps * 32, 16 / kWarps)
     flashAttentionKernel(const T* __restrict__ q, int64_t ldq, const T* __restrict__ k, int64_t ldk, const T* __restrict__ v,
                          int64_t ldv, T* __restrict__ out, int64_t ldo, const AttnTile* __restrict__ tiles, float scaleLog2) {
-  // K and V are double-buffered: the copy of key tile kt+1 runs while tile kt is computed on. 45 KiB in all.
-  alignas(16) __shared__ T Qs[BQ][LDS];
-  alignas(16) __shared__ T Ks[2][BK][LDS];
-  alignas(16) __shared__ T Vs[2][BK][LDS];
+  constexpr int kThreads = kWarps * 32, BQ = kWarps * 16;
+  static_assert(BQ <= 2 * BK, "Q is staged in the second K/V buffer");
+  // K0, V0, K1, V1 (36 KiB). Q's BQ rows are staged in K1 (and V1): adjacent rows of one array.
+  alignas(16) __shared__ T sm[4][BK][LDS];
+  T (*Qs)[LDS] = sm[2];
 
   const AttnTile tile = tiles[blockIdx.x];
   const int64_t col = int64_t(blockIdx.y) * D;
@@ -51,23 +56,25 @@ __global__ void __launch_bounds__(kThreads, 4)
   const int g = lane >> 2, t = lane & 3;   // fragment row group and thread-in-group
   const int mi = lane >> 3, mr = lane & 7; // ldmatrix: which 8x8 matrix this lane addresses, and its row
   const int qValid = min(BQ, tile.len - tile.q0);
+  const bool active = warp * 16 < qValid;  // warp-uniform: does this warp own a query row of the sequence?
   const T* kSeq = k + int64_t(tile.start) * ldk + col;
   const T* vSeq = v + int64_t(tile.start) * ldv + col;
 
-  loadTileAsync(Qs, q + int64_t(tile.start + tile.q0) * ldq + col, ldq, qValid);
-  loadTileAsync(Ks[0], kSeq, ldk, min(BK, tile.len));
-  loadTileAsync(Vs[0], vSeq, ldv, min(BK, tile.len));
+  loadRowsAsync<kThreads, BQ>(Qs, q + int64_t(tile.start + tile.q0) * ldq + col, ldq, qValid);
+  loadRowsAsync<kThreads, BK>(sm[0], kSeq, ldk, min(BK, tile.len));
+  loadRowsAsync<kThreads, BK>(sm[1], vSeq, ldv, min(BK, tile.len));
   cpAsyncWaitAll();
   __syncthreads();
   // A fragments of this warp's 16 query rows, for the 4 k-steps of 16 head dims.
   uint32_t qf[4][4];
 #pragma unroll
   for (int ks = 0; ks < 4; ++ks) ldmatrixX4(qf[ks], &Qs[warp * 16 + mr + (mi & 1) * 8][ks * 16 + (mi >> 1) * 8]);
+  __syncthreads();  // every warp holds its Q fragments: the second buffer may now receive key tile 1
 
   float o[8][4];  // output accumulator: 8 n-tiles of 8 head dims
 #pragma unroll
   for (int n = 0; n < 8; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
-  float m[2] = {-INFINITY, -INFINITY};  // running max of rows g and g+8 (scaled, log2 units)
+  float m[2] = {-INFINITY, -INFINITY};  // running max of rows g and g+8 (raw scores)
   float l[2] = {0.f, 0.f};              // this thread's share of the running sums
 
   const int keyTiles = (tile.len + BK - 1) / BK;
@@ -77,80 +84,89 @@ __global__ void __launch_bounds__(kThreads, 4)
     if (kt + 1 < keyTiles) {
       // Prefetch the next key tile into the other buffer (everyone finished reading it: barrier at the loop end).
       const int nValid = min(BK, tile.len - (kt + 1) * BK);
-      loadTileAsync(Ks[buf ^ 1], kSeq + int64_t(kt + 1) * BK * ldk, ldk, nValid);
-      loadTileAsync(Vs[buf ^ 1], vSeq + int64_t(kt + 1) * BK * ldv, ldv, nValid);
+      loadRowsAsync<kThreads, BK>(sm[2 * (buf ^ 1)], kSeq + int64_t(kt + 1) * BK * ldk, ldk, nValid);
+      loadRowsAsync<kThreads, BK>(sm[2 * (buf ^ 1) + 1], vSeq + int64_t(kt + 1) * BK * ldv, ldv, nValid);
     }
-
-    float s[8][4];  // scores: 16 rows x 64 keys as 8 n-tiles of 8 keys
+    if (active) {
+      T (*Ks)[LDS] = sm[2 * buf];
+      T (*Vs)[LDS] = sm[2 * buf + 1];
+      float s[8][4];  // scores: 16 rows x 64 keys as 8 n-tiles of 8 keys
 #pragma unroll
-    for (int n = 0; n < 8; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
+      for (int n = 0; n < 8; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
 #pragma unroll
-    for (int ks = 0; ks < 4; ++ks) {
+      for (int ks = 0; ks < 4; ++ks) {
 #pragma unroll
-      for (int p = 0; p < 4; ++p) {
-        // matrices: keys p*16+0..7 | dims ks*16+0..7, +8..15 ; keys p*16+8..15 | dims +0..7, +8..15
-        uint32_t b[4];
-        ldmatrixX4(b, &Ks[buf][p * 16 + mr + (mi >> 1) * 8][ks * 16 + (mi & 1) * 8]);
-        mma16816<T>(s[2 * p], qf[ks], b[0], b[1]);
-        mma16816<T>(s[2 * p + 1], qf[ks], b[2], b[3]);
+        for (int p = 0; p < 4; ++p) {
+          if (p * 16 >= kValid) continue;  // keys p*16.. all past the end: masked below
+          // matrices: keys p*16+0..7 | dims ks*16+0..7, +8..15 ; keys p*16+8..15 | dims +0..7, +8..15
+          uint32_t b[4];
+          ldmatrixX4(b, &Ks[p * 16 + mr + (mi >> 1) * 8][ks * 16 + (mi & 1) * 8]);
+          mma16816<T>(s[2 * p], qf[ks], b[0], b[1]);
+          mma16816<T>(s[2 * p + 1], qf[ks], b[2], b[3]);
+        }
       }
-    }
 
-    // Scale, mask keys past the end, and update the running max of each of the two rows.
-    float mx[2] = {-INFINITY, -INFINITY};
+      // Mask keys past the end (only the last tile has any), then update the running max of the two rows.
+      if (kValid < BK) {
 #pragma unroll
-    for (int n = 0; n < 8; ++n) {
+        for (int n = 0; n < 8; ++n)
 #pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        const int key = n * 8 + 2 * t + (i & 1);
-        const float x = key < kValid ? s[n][i] * scaleLog2 : -INFINITY;
-        s[n][i] = x;
-        mx[i >> 1] = fmaxf(mx[i >> 1], x);
+          for (int i = 0; i < 4; ++i)
+            if (n * 8 + 2 * t + (i & 1) >= kValid) s[n][i] = -INFINITY;
       }
-    }
+      float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      // The 4 threads of a group hold the same row: reduce over them.
-      mx[r] = fmaxf(mx[r], __shfl_xor_sync(kFullMask, mx[r], 1));
-      mx[r] = fmaxf(mx[r], __shfl_xor_sync(kFullMask, mx[r], 2));
-      const float mNew = fmaxf(m[r], mx[r]);  // finite: every key tile holds at least one valid key
-      const float corr = exp2f(m[r] - mNew);  // 0 on the first tile (m = -inf)
-      m[r] = mNew;
-      l[r] *= corr;
+      for (int n = 0; n < 8; ++n)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) mx[i >> 1] = fmaxf(mx[i >> 1], s[n][i]);
+      float mScaled[2];
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        // The 4 threads of a group hold the same row: reduce over them.
+        mx[r] = fmaxf(mx[r], __shfl_xor_sync(kFullMask, mx[r], 1));
+        mx[r] = fmaxf(mx[r], __shfl_xor_sync(kFullMask, mx[r], 2));
+        const float mNew = fmaxf(m[r], mx[r]);              // finite: every key tile holds at least one valid key
+        const float corr = fastExp2((m[r] - mNew) * scaleLog2);  // 0 on the first tile (m = -inf)
+        m[r] = mNew;
+        mScaled[r] = mNew * scaleLog2;
+        l[r] *= corr;
+#pragma unroll
+        for (int n = 0; n < 8; ++n) {
+          o[n][2 * r] *= corr;
+          o[n][2 * r + 1] *= corr;
+        }
+      }
 #pragma unroll
       for (int n = 0; n < 8; ++n) {
-        o[n][2 * r] *= corr;
-        o[n][2 * r + 1] *= corr;
-      }
-    }
 #pragma unroll
-    for (int n = 0; n < 8; ++n) {
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        const float p = exp2f(s[n][i] - m[i >> 1]);  // masked keys: exp2(-inf) = 0
-        s[n][i] = p;
-        l[i >> 1] += p;
+        for (int i = 0; i < 4; ++i) {
+          const float p = fastExp2(fmaf(s[n][i], scaleLog2, -mScaled[i >> 1]));  // masked keys: 2^-inf = 0
+          s[n][i] = p;
+          l[i >> 1] += p;
+        }
       }
-    }
 
-    // O += P V over the 4 k-steps of 16 keys.
+      // O += P V over the k-steps of 16 keys that hold a valid key.
 #pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      const uint32_t a[4] = {Pair<T>::pack(s[2 * j][0], s[2 * j][1]), Pair<T>::pack(s[2 * j][2], s[2 * j][3]),
-                             Pair<T>::pack(s[2 * j + 1][0], s[2 * j + 1][1]),
-                             Pair<T>::pack(s[2 * j + 1][2], s[2 * j + 1][3])};
+      for (int j = 0; j < 4; ++j) {
+        if (j * 16 >= kValid) continue;  // P is 0 there
+        const uint32_t a[4] = {Pair<T>::pack(s[2 * j][0], s[2 * j][1]), Pair<T>::pack(s[2 * j][2], s[2 * j][3]),
+                               Pair<T>::pack(s[2 * j + 1][0], s[2 * j + 1][1]),
+                               Pair<T>::pack(s[2 * j + 1][2], s[2 * j + 1][3])};
 #pragma unroll
-      for (int p = 0; p < 4; ++p) {
-        // matrices (transposed): keys j*16+0..7, +8..15 | dims p*16+0..7 ; same keys | dims +8..15
-        uint32_t b[4];
-        ldmatrixX4Trans(b, &Vs[buf][j * 16 + mr + (mi & 1) * 8][p * 16 + (mi >> 1) * 8]);
-        mma16816<T>(o[2 * p], a, b[0], b[1]);
-        mma16816<T>(o[2 * p + 1], a, b[2], b[3]);
+        for (int p = 0; p < 4; ++p) {
+          // matrices (transposed): keys j*16+0..7, +8..15 | dims p*16+0..7 ; same keys | dims +8..15
+          uint32_t b[4];
+          ldmatrixX4Trans(b, &Vs[j * 16 + mr + (mi & 1) * 8][p * 16 + (mi >> 1) * 8]);
+          mma16816<T>(o[2 * p], a, b[0], b[1]);
+          mma16816<T>(o[2 * p + 1], a, b[2], b[3]);
+        }
       }
     }
     cpAsyncWaitAll();  // this thread's part of the next tile has landed
     __syncthreads();   // everyone's has, and everyone is done with buffer `buf`, which the next iteration refills
   }
+  if (!active) return;
 
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
@@ -171,13 +187,14 @@ __global__ void __launch_bounds__(kThreads, 4)
 }  // namespace
 
 void launchAttentionFlash(TensorRef q, TensorRef k, TensorRef v, TensorRef out, int heads, const AttnTile* tiles,
-                          int64_t numTiles, cudaStream_t stream) {
+                          int64_t numTiles, int queryTile, cudaStream_t stream) {
   if (numTiles <= 0) return;
+  if (queryTile != 64 && queryTile != 128) throwInvalid("flash attention: query tiles of 64 or 128 rows");
   const float scaleLog2 = 1.4426950408889634f / 8.f;  // log2(e) / sqrt(64)
-  const dim3 grid{unsigned(numTiles), unsigned(heads)}, block{unsigned(kThreads)};
+  const dim3 grid{unsigned(numTiles), unsigned(heads)}, block{unsigned(queryTile * 2)};  // 16 rows per warp
   auto run = [&](auto tag) {
     using T = typename decltype(tag)::type;
-    auto kernel = flashAttentionKernel<T>;
+    auto kernel = queryTile == 128 ? flashAttentionKernel<T, 8> : flashAttentionKernel<T, 4>;
     IGB_LAUNCH(kernel, grid, block, 0, stream)(static_cast<const T*>(q.ptr), q.ld, static_cast<const T*>(k.ptr), k.ld,
                                                static_cast<const T*>(v.ptr), v.ld, static_cast<T*>(out.ptr), out.ld, tiles,
                                                scaleLog2);

@@ -7,6 +7,7 @@
 #include <cuda_runtime.h>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#include <cmath>
 #include <cstdint>
 #include <type_traits>
 #include <algorithm>
@@ -45,8 +46,13 @@ template <> struct Pair<bf16> {
   static __device__ __forceinline__ float lo(uint32_t w) { return __uint_as_float(w << 16); }
   static __device__ __forceinline__ float hi(uint32_t w) { return __uint_as_float(w & 0xffff0000u); }
   static __device__ __forceinline__ uint32_t pack(float a, float b) {
+#ifdef IGB_SIM
     return static_cast<uint32_t>(__bfloat16_as_ushort(__float2bfloat16_rn(a))) |
            (static_cast<uint32_t>(__bfloat16_as_ushort(__float2bfloat16_rn(b))) << 16);
+#else
+    const __nv_bfloat162 h = __floats2bfloat162_rn(a, b);  // one cvt.rn.bf16x2.f32; a in the low half (.x)
+    return *reinterpret_cast<const uint32_t*>(&h);
+#endif
   }
 };
 template <> struct Pair<f16> {
@@ -57,8 +63,13 @@ template <> struct Pair<f16> {
     return __half2float(__ushort_as_half(static_cast<unsigned short>(w >> 16)));
   }
   static __device__ __forceinline__ uint32_t pack(float a, float b) {
+#ifdef IGB_SIM
     return static_cast<uint32_t>(__half_as_ushort(__float2half_rn(a))) |
            (static_cast<uint32_t>(__half_as_ushort(__float2half_rn(b))) << 16);
+#else
+    const __half2 h = __floats2half2_rn(a, b);  // one cvt.rn.f16x2.f32; a in the low half (.x)
+    return *reinterpret_cast<const uint32_t*>(&h);
+#endif
   }
 };
 
@@ -96,6 +107,18 @@ __device__ __forceinline__ float warpMax(float v) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(kFullMask, v, o));
   return v;
+}
+
+// 2^x on the SFU (ex2.approx.ftz: ~2 ulp, subnormal results flushed to 0, 2^-inf = 0): the softmax of 16-bit
+// attention, whose probabilities are rounded to 16 bits for the P·V product anyway.
+__device__ __forceinline__ float fastExp2(float x) {
+#ifdef IGB_SIM
+  return std::exp2(x);
+#else
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+#endif
 }
 
 // ---- asynchronous global -> shared copies (sm_80+) ----

@@ -1,6 +1,7 @@
 // In-place activation after a GEMM (the bias is already added by the cuBLASLt epilogue). GELU is the exact
 // erf form 0.5 x (1 + erf(x / sqrt 2)) that BERT uses — cuBLASLt's GELU epilogue is the tanh approximation,
-// which is why this is a separate pass. Contiguous tensors take 16-byte vector loads; views take a strided
+// which is why this is a separate pass. Contiguous tensors take 16-byte vector loads, kUnroll of them issued by
+// each thread before any is used (enough bytes in flight to approach the memory bandwidth); views take a strided
 // scalar loop.
 #include "../check.h"
 #include "device.h"
@@ -17,14 +18,23 @@ template <Activation A> __device__ __forceinline__ float activate(float x) {
   }
 }
 
+constexpr int kUnroll = 4;  // 16-byte chunks per thread
+
+// Block b covers chunks [b·kUnroll·blockDim, (b+1)·kUnroll·blockDim); thread t takes t, t + blockDim, ...
 template <class T, Activation A>
 __global__ void activationVec8Kernel(T* __restrict__ x, int64_t chunks) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < chunks; i += int64_t(gridDim.x) * blockDim.x) {
-    float v[8];
-    load8(x + i * 8, v);
+  const int64_t first = int64_t(blockIdx.x) * kUnroll * blockDim.x + threadIdx.x;
+  float v[kUnroll][8];
 #pragma unroll
-    for (int e = 0; e < 8; ++e) v[e] = activate<A>(v[e]);
-    store8(x + i * 8, v);
+  for (int u = 0; u < kUnroll; ++u)
+    if (first + u * int64_t(blockDim.x) < chunks) load8(x + (first + u * int64_t(blockDim.x)) * 8, v[u]);
+#pragma unroll
+  for (int u = 0; u < kUnroll; ++u) {
+    const int64_t c = first + u * int64_t(blockDim.x);
+    if (c >= chunks) break;
+#pragma unroll
+    for (int e = 0; e < 8; ++e) v[u][e] = activate<A>(v[u][e]);
+    store8(x + c * 8, v[u]);
   }
 }
 
@@ -45,8 +55,10 @@ void launchActivation(TensorRef x, int64_t rows, int64_t cols, Activation act, c
   const int threads = 256;
   const bool vec = x.ld == cols && (rows * cols) % 8 == 0 && (reinterpret_cast<uintptr_t>(x.ptr) & 15) == 0;
   const int64_t work = vec ? rows * cols / 8 : rows * cols;
-  // Enough blocks to fill any GPU several times over; the loops are grid-stride.
-  const unsigned blocks = unsigned(std::min<int64_t>((work + threads - 1) / threads, 132 * 32));
+  // Vector path: one block per kUnroll·threads chunks. Strided path: enough blocks to fill any GPU several times
+  // over, grid-stride.
+  const unsigned blocks = vec ? unsigned((work + int64_t(kUnroll) * threads - 1) / (int64_t(kUnroll) * threads))
+                              : unsigned(std::min<int64_t>((work + threads - 1) / threads, 132 * 32));
   withType(x.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     auto run = [&](auto vecKernel, auto stridedKernel) {

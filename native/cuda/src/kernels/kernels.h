@@ -26,14 +26,17 @@ void launchLayerNorm(TensorRef in, const TensorRef* residual, int64_t rows, int6
 // x = act(x) in place (exact erf GELU or tanh), computed in fp32.
 void launchActivation(TensorRef x, int64_t rows, int64_t cols, Activation act, cudaStream_t stream);
 
-constexpr int kFlashQueryTile = 64;   // queries per block of the tensor-core kernel
-constexpr int kSimpleQueryTile = 8;   // queries per block of the exact kernel
-
 // softmax(Q K^T / sqrt(d)) V per sequence and head, on packed sequences described by `tiles` (device
-// memory, one entry per block: see AttnTile; tile size kFlashQueryTile or kSimpleQueryTile). The flash
-// kernel needs head size 64, bf16/fp16, q/k/v pointers and row strides 16-byte aligned (program.cpp checks).
+// memory, one entry per block: see AttnTile; the tile sizes are in types.h). The flash kernel needs head size
+// 64, bf16/fp16, q/k/v pointers and row strides 16-byte aligned (program.cpp checks); its query tile is
+// kFlashQueryTile (128) or 64 (the previous configuration, for comparisons).
 void launchAttentionFlash(TensorRef q, TensorRef k, TensorRef v, TensorRef out, int heads, const AttnTile* tiles,
-                          int64_t numTiles, cudaStream_t stream);
+                          int64_t numTiles, int queryTile, cudaStream_t stream);
+// Exact (fp32 math, no tensor cores), tiled: 64 queries per block; head size 32 or 64; q/k/v/out rows 16-byte
+// aligned (program.cpp checks).
+void launchAttentionTiled(TensorRef q, TensorRef k, TensorRef v, TensorRef out, int heads, int headDim,
+                          const AttnTile* tiles, int64_t numTiles, cudaStream_t stream);
+// Exact, the reference: 8 queries per block, any head size up to 256, any alignment.
 void launchAttentionSimple(TensorRef q, TensorRef k, TensorRef v, TensorRef out, int heads, int headDim,
                            const AttnTile* tiles, int64_t numTiles, cudaStream_t stream);
 
