@@ -105,14 +105,26 @@ std::string describeAlgo(const cublasLtMatmulAlgo_t& algo) {
 
 }  // namespace
 
+// Tuned choices are shared by every context of the process on the same GPU model (keyed by its name and
+// compute capability), so that the engines of one job — one per GPU, or two on one GPU — compute a batch with the
+// same algorithm, hence the same bits, whichever engine runs it.
+struct SharedTuning {
+  std::mutex mutex;
+  std::map<std::pair<std::string, Key>, cublasLtMatmulAlgo_t> algos;
+};
+SharedTuning& sharedTuning() {
+  static SharedTuning tuning;
+  return tuning;
+}
+
 struct Gemm::Impl {
   int device = 0;
+  std::string deviceModel;  // name + compute capability: the key of the process-wide tuning table
   bool batchInvariant = false, tune = false;
   cublasLtHandle_t handle = nullptr;
   void* workspace = nullptr;
   std::map<Key, std::unique_ptr<Plan>> plans;
   std::map<Key, cublasLtMatmulAlgo_t> sharedAlgos;  // batchInvariant: per key with M = 0
-  std::map<Key, cublasLtMatmulAlgo_t> tunedAlgos;   // tune: per key with M = its bucket
   std::string lastNote;
 
   cublasStatus_t matmul(const Plan& p, const cublasLtMatmulAlgo_t& algo, const void* W, const void* x, const void* residual,
@@ -188,6 +200,9 @@ Gemm::Gemm(int device, bool batchInvariant, bool tune) : impl_(new Impl) {
   impl_->device = device;
   impl_->batchInvariant = batchInvariant;
   impl_->tune = tune && !batchInvariant;
+  cudaDeviceProp prop{};
+  IGB_CUDA(cudaGetDeviceProperties(&prop, device));
+  impl_->deviceModel = std::string(prop.name) + " sm" + std::to_string(prop.major) + std::to_string(prop.minor);
   IGB_BLAS(cublasLtCreate(&impl_->handle), "");
   IGB_CUDA(cudaMalloc(&impl_->workspace, kWorkspaceBytes));
 }
@@ -295,8 +310,11 @@ void Gemm::linear(int64_t M, int64_t N, int64_t K, const void* W, DType wType, c
     if (!chosen && impl_->tune && 2.0 * double(M) * double(N) * double(K) >= kTuneMinFlops) {
       Key bucket = key;
       std::get<0>(bucket) = bucketOf(M);
-      auto found = impl_->tunedAlgos.find(bucket);
-      if (found != impl_->tunedAlgos.end()) {
+      SharedTuning& tuning = sharedTuning();
+      // Held while tuning too: a second context on the same GPU model waits for the first one's choice.
+      std::lock_guard<std::mutex> lock(tuning.mutex);
+      auto found = tuning.algos.find({impl_->deviceModel, bucket});
+      if (found != tuning.algos.end()) {
         // Tuned for another M of this bucket: reuse it if the library accepts it for this M.
         cublasLtMatmulHeuristicResult_t check{};
         if (cublasLtMatmulAlgoCheck(impl_->handle, plan->op, plan->a, plan->b, plan->cOrD(), plan->d, &found->second, &check) ==
@@ -307,7 +325,7 @@ void Gemm::linear(int64_t M, int64_t N, int64_t K, const void* W, DType wType, c
           chosen = true;
         }
       } else if (impl_->tuneAlgo(*plan, pref, W, x, residual, y, stream)) {
-        impl_->tunedAlgos.emplace(bucket, plan->algo);
+        tuning.algos.emplace(std::make_pair(impl_->deviceModel, bucket), plan->algo);
         chosen = true;
       }
     }
