@@ -23,7 +23,7 @@ if has build; then
   [ $rc -eq 0 ] || { tail -40 "$out/build.log"; exit 1; }
 fi
 if has kernels; then
-  log kernels_test; timeout 180 native/cuda/build/kernels_test > "$out/kernels.log" 2>&1; echo "kernels_test exit $?"; grep -iE "fail|tflop|error" "$out/kernels.log" | head -40
+  log kernels_test; timeout 300 native/cuda/build/kernels_test > "$out/kernels.log" 2>&1; echo "kernels_test exit $?"; grep -iE "fail|tflop|error" "$out/kernels.log" | head -40
   log smoke; timeout 120 node native/cuda/test/smoke.mjs > "$out/smoke.log" 2>&1; echo "smoke exit $?"; tail -5 "$out/smoke.log"
 fi
 if has tests; then
