@@ -7,11 +7,12 @@
  * Row groups close at 65,536 rows or 1 Mi float values (4 MiB), whichever comes first: a function of the rows alone, so the
  * same rows always give the same bytes.
  */
-import { ParquetWriter, fileWriter } from 'hyparquet-writer';
-import type { SchemaElement } from 'hyparquet';
+import { fileWriter } from 'hyparquet-writer';
+import type { KeyValue, SchemaElement } from 'hyparquet';
 import { UsageError } from '../errors.js';
 import { arrowSchemaBase64, type ArrowField, type ArrowType } from './arrowSchema.js';
 import { jsonValue } from './jsonValue.js';
+import { ParquetRowGroupWriter, vectorPageData, type RowGroupColumn } from './parquetRowGroups.js';
 
 /** 'null' = only nulls seen so far; 'vector' = Float32Array; 'vectors' = array of Float32Arrays. */
 export type ColumnKind = 'null' | 'string' | 'int' | 'double' | 'bool' | 'vector' | 'vectors';
@@ -166,28 +167,39 @@ function floatCount(values: readonly unknown[]): number {
   return count;
 }
 
-/** Writes stored rows (from `addRow`) with these columns to `path`, row group by row group. */
-export async function writeParquetFile(path: string, columns: readonly ParquetColumn[], rows: AsyncIterable<unknown[]>): Promise<void> {
-  const writer = new ParquetWriter({
-    writer: fileWriter(path),
+/** The schema and key-value metadata of a file with these columns. */
+export function parquetLayout(columns: readonly ParquetColumn[]): { schema: SchemaElement[]; kvMetadata: KeyValue[] } {
+  return {
     schema: [{ name: 'schema', num_children: columns.length }, ...columns.flatMap(schemaElements)],
-    createdBy: 'igbert',
     kvMetadata: [
       { key: 'ARROW:schema', value: arrowSchemaBase64(columns.map(arrowField)) },
       { key: COLUMNS_METADATA_KEY, value: JSON.stringify(columns) },
     ],
-  });
+  };
+}
+
+/** One column of a row group: vectors shredded directly (see parquetRowGroups.ts), other values as hyparquet-writer takes them. */
+function groupColumn(column: ParquetColumn, values: unknown[]): RowGroupColumn {
+  const vectors = column.kind === 'vector' || column.kind === 'vectors';
+  // Statistics over embedding values help no query and cost a pass over every float.
+  const statistics = !vectors;
+  const pageData = vectors && column.width !== undefined ? vectorPageData(values, column.kind === 'vector' ? 1 : 2, column.width) : undefined;
+  if (pageData) return { name: column.name, statistics, pageData };
+  return { name: column.name, statistics, data: values.map((value) => columnValue(column, value)) };
+}
+
+/** Writes stored rows (from `addRow`) with these columns to `path`, row group by row group. */
+export async function writeParquetFile(path: string, columns: readonly ParquetColumn[], rows: AsyncIterable<unknown[]>): Promise<void> {
+  const writer = new ParquetRowGroupWriter({ writer: fileWriter(path), ...parquetLayout(columns), createdBy: 'igbert' });
   let group: unknown[][] = [];
   let groupFloats = 0;
   const flush = async (): Promise<void> => {
     if (group.length === 0) return;
-    const columnData = columns.map((column, i) => ({
-      name: column.name,
-      data: group.map((row) => columnValue(column, row[i])),
-      // Statistics over embedding values help no query and cost a pass over every float.
-      statistics: column.kind !== 'vector' && column.kind !== 'vectors',
-    }));
-    await writer.write({ columnData, rowGroupSize: group.length });
+    const rowsOfGroup = group;
+    await writer.writeRowGroup(
+      columns.map((column, i) => groupColumn(column, rowsOfGroup.map((row) => row[i]))),
+      rowsOfGroup.length,
+    );
     group = [];
     groupFloats = 0;
   };
