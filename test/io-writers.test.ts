@@ -204,6 +204,31 @@ describe('Parquet vector columns are shredded directly, to the same bytes as hyp
   });
 });
 
+describe('Parquet row groups are written as rows come: the same bytes as a file assembled at the end', () => {
+  const wide = (i: number): Float32Array => Float32Array.from({ length: 1024 }, (_, j) => Math.fround(Math.cos(i * 977 + j)));
+  const cases: [string, (i: number) => number][] = [
+    ['column types stable', (i) => i],
+    ['a column widened from int to double after the first group', (i) => (i < 1500 ? i : i + 0.5)],
+  ];
+  for (const [label, score] of cases) {
+    test(label, async () => {
+      const dir = tempDir();
+      const rows: ResultRow[] = Array.from({ length: 2100 }, (_, i) => ({ id: `ab${i}`, score: score(i), embedding: wide(i) }));
+      await writeAll(join(dir, 'straight.parquet'), rows);
+      assert.equal(existsSync(join(dir, 'straight.parquet.assembling')), false);
+      await writeInterrupted(join(dir, 'resumed.parquet'), rows, 1100); // resumed: assembled from the spool at the end
+      assert.deepEqual(readFileSync(join(dir, 'straight.parquet')), readFileSync(join(dir, 'resumed.parquet')));
+      const file = await asyncBufferFromFile(join(dir, 'straight.parquet'));
+      assert.equal((await parquetMetadataAsync(file)).row_groups.length, 3);
+      const back = await parquetReadObjects({ file, rowStart: 2090 });
+      back.forEach((row, k) => {
+        assert.equal(Number(row['score']), score(2090 + k));
+        assert.deepEqual(Float32Array.from(row['embedding']), wide(2090 + k));
+      });
+    });
+  }
+});
+
 describe('refusals', () => {
   const cases: [string, string, ResultRow[], RegExp][] = [
     ['CSV with an array', 'a.csv', [{ id: 'a', embedding: vector(0) }], /CSV cannot hold/],
