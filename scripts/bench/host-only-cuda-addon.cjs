@@ -2,10 +2,17 @@
 // with zeros of the right shapes, so that `IGBERT_CUDA_ADDON=scripts/bench/host-only-cuda-addon.cjs igbert embed
 // --device cuda ...` measures the host pipeline alone (reading, tokenising, batching, packing, writing) at the batch
 // sizes the CUDA engine uses. Never used by tests or by the package.
+//
+// IGBERT_HOST_ONLY_GPU_TOKENS_PER_S=N makes it stand in for a GPU of that speed as well: batches run one after
+// another on a virtual device, each answered when it would have finished (its tokens / N seconds after the one before
+// it, or after it was given, whichever is later). Against such a device the wall clock shows what of the host's work
+// is not hidden behind the GPU's (a GPU that drains between chunks, a host slower than the GPU).
 'use strict';
+const tokensPerSecond = Number(process.env.IGBERT_HOST_ONLY_GPU_TOKENS_PER_S) || 0;
 class Context {
   constructor() {
     this.programs = [];
+    this.busyUntil = 0;
   }
   uploadWeight() {
     return 0;
@@ -28,6 +35,11 @@ class Context {
     for (const { name, tensor } of program.outputs) {
       const spec = program.tensors[tensor];
       out[name] = new Float32Array(rows(spec) * spec.cols);
+    }
+    if (tokensPerSecond > 0) {
+      const now = performance.now();
+      this.busyUntil = Math.max(now, this.busyUntil) + (1000 * batch.inputIds.length) / tokensPerSecond;
+      await new Promise((resolve) => setTimeout(resolve, this.busyUntil - now));
     }
     return out;
   }
