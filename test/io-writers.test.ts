@@ -198,6 +198,19 @@ describe('Parquet vector columns are shredded directly, to the same bytes as hyp
     });
   });
 
+  for (const width of [1, 8, 9, 300]) {
+    test(`vectors and lists of 1-3 vectors ${width} wide: level runs across rows, pages split inside lists`, async () => {
+      // No value repeats (repeating ones would make hyparquet-writer choose a dictionary).
+      const at = (i: number): Float32Array => Float32Array.from({ length: width }, (_, j) => Math.fround(Math.cos(i * 331 + j)));
+      const rows: ResultRow[] = Array.from({ length: 500 }, (_, i) => ({
+        id: `r${i}`,
+        embedding: at(4 * i),
+        residue_embeddings: Array.from({ length: 1 + (i % 3) }, (_, k) => at(4 * i + k + 1)),
+      }));
+      await check(rows, [500]);
+    });
+  }
+
   test('rows outside the pattern (an empty list of vectors) take the generic path, still the same bytes', async () => {
     const rows: ResultRow[] = residueRows(4).map((row, i) => ({ ...row, residue_embeddings: i === 1 ? [] : row['residue_embeddings'] }));
     await check(rows, [4]);

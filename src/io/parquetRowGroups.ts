@@ -1,28 +1,49 @@
 /**
- * Row groups of a Parquet file whose vector columns skip hyparquet-writer's generic shredding.
+ * Row groups of a Parquet file whose vector columns skip hyparquet-writer's per-value work.
  *
  * `ParquetWriter.write` shreds every column with the Dremel algorithm (src/dremel.js), one recursive visit per value,
- * then samples each float column for a dictionary: for 1,024-wide embeddings that is most of the time an `embed` run
- * spends. A column of non-null vectors of one width has levels of a trivial pattern, so its page data is built here
- * directly — the floats in one Float32Array, the levels filled in — and written PLAIN by hyparquet-writer's own
- * `writeColumn`, pages, codec, offset index and footer exactly as `write` makes them. Embedding values never repeat,
- * so the dictionary `write` would sample for is rejected anyway: for such values the file is the same to the byte
- * (test/io-writers.test.ts checks this against `write`).
+ * samples each float column for a dictionary, then `writeColumn` splits pages, counts levels and writes PLAIN values
+ * one at a time: for 1,024-wide embeddings that was most of the time an `embed` run spent. A column of non-null
+ * vectors of one width has levels of a trivial pattern and its values are one Float32Array, so its column chunk is
+ * written here page by page from those — the pages, levels, page headers, codec, offset index and column metadata
+ * exactly as `writeColumn` makes them for PLAIN values without statistics, with hyparquet-writer's own encoders (RLE
+ * levels, page header, compression). Embedding values never repeat, so the dictionary `write` samples for is rejected
+ * anyway: for such values the file is the same to the byte (test/io-writers.test.ts checks this against `write`).
+ * Every other column goes through hyparquet-writer's `encodeNestedValues` and `writeColumn` as in `write`.
  */
-import type { ColumnChunk, SchemaTree } from 'hyparquet';
+import type { ColumnChunk, OffsetIndex, SchemaElement, SchemaTree } from 'hyparquet';
 import { ParquetWriter } from 'hyparquet-writer';
+import { ByteWriter } from 'hyparquet-writer/src/bytewriter.js';
 import { writeColumn } from 'hyparquet-writer/src/column.js';
+import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { encodeNestedValues } from 'hyparquet-writer/src/dremel.js';
+import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
 import { schemaPathResolver } from 'hyparquet-writer/src/schema.js';
 
-type PageData = Parameters<typeof writeColumn>[0]['pageData'];
 type ColumnEncoder = Parameters<typeof writeColumn>[0]['column'];
+type Writer = Parameters<typeof writeColumn>[0]['writer'];
+type WrittenColumn = ReturnType<typeof writeColumn>;
 
-/** One column of a row group: values for the generic shredding, or page data already shredded (written PLAIN). */
-export type RowGroupColumn = { name: string; statistics: boolean } & ({ data: unknown[] } | { pageData: PageData });
+/**
+ * A column of vectors of one width as Parquet stores it: every value defined at the deepest level (a vector column
+ * has no nulls), so only the values, where each row starts and the repetition levels vary.
+ */
+export interface VectorColumn {
+  /** 1: each row one vector (`fixed_size_list<float>`); 2: each row a non-empty list of vectors. */
+  depth: 1 | 2;
+  values: Float32Array;
+  /** Index into `values` of each row's first value. */
+  rowStarts: Int32Array;
+  repetitionLevels: Uint8Array;
+}
+
+/** One column of a row group: values for hyparquet-writer's shredding, or a vector column. */
+export type RowGroupColumn = { name: string; statistics: boolean } & ({ data: unknown[] } | { vectors: VectorColumn });
 
 /** `ParquetWriter.write`'s page size (its default). */
 const PAGE_SIZE = 1 << 20;
+const FLOAT_BYTES = 4;
+const LITTLE_ENDIAN = new Uint8Array(new Float32Array([1]).buffer)[3] === 0x3f;
 
 export class ParquetRowGroupWriter extends ParquetWriter {
   private readonly resolve = schemaPathResolver(this.schema);
@@ -45,11 +66,11 @@ export class ParquetRowGroupWriter extends ParquetWriter {
         pageSize: PAGE_SIZE,
         columnIndex: false,
         offsetIndex: true,
-        // Pre-shredded vectors: no dictionary sampling (see the top of the file).
-        ...('pageData' in column ? { encoding: 'PLAIN' as const } : {}),
       };
-      const pageData = 'pageData' in column ? column.pageData : encodeNestedValues(leaf, column.data);
-      const result = writeColumn({ writer: this.writer, column: encoder, pageData });
+      const result =
+        'vectors' in column
+          ? writeVectorColumn(this.writer, encoder, column.vectors)
+          : writeColumn({ writer: this.writer, column: encoder, pageData: encodeNestedValues(leaf, column.data) });
       chunks.push(result.chunk);
       this.pendingIndexes.push(result);
     }
@@ -76,14 +97,13 @@ function leafPath(path: SchemaTree[]): SchemaTree[] {
 }
 
 /**
- * Page data of a column of vectors (`depth` 1: each row one Float32Array, `fixed_size_list<float>`) or of lists of
- * vectors (`depth` 2: each row a non-empty array of them), every vector `width` long, none null — as the Dremel
- * shredding gives it: every value defined at the deepest level; repetition 0 at a row's first value, 1 at the first
- * value of each further vector of a depth-2 row, `depth` elsewhere. Undefined when a row does not fit that pattern (an
- * empty list, a vector of another width): the generic shredding takes the column then.
+ * The vector column of `rows` (`depth` 1: each a Float32Array; 2: each a non-empty array of them), every vector `width`
+ * long: repetition 0 at a row's first value, 1 at the first value of each further vector of a depth-2 row, `depth`
+ * elsewhere — as the Dremel shredding gives it. Undefined when a row does not fit that pattern (an empty list, a null,
+ * a vector of another width) or on a big-endian machine: hyparquet-writer's generic path takes the column then.
  */
-export function vectorPageData(rows: readonly unknown[], depth: 1 | 2, width: number): PageData | undefined {
-  if (width < 1) return undefined;
+export function vectorColumn(rows: readonly unknown[], depth: 1 | 2, width: number): VectorColumn | undefined {
+  if (width < 1 || !LITTLE_ENDIAN) return undefined;
   let vectors = 0;
   for (const row of rows) {
     const list = depth === 1 ? [row] : row;
@@ -92,22 +112,95 @@ export function vectorPageData(rows: readonly unknown[], depth: 1 | 2, width: nu
     vectors += list.length;
   }
   const values = new Float32Array(vectors * width);
+  const rowStarts = new Int32Array(rows.length);
   const repetitionLevels = new Uint8Array(values.length).fill(depth);
   let at = 0;
-  for (const row of rows) {
-    repetitionLevels[at] = 0;
-    for (const [i, vector] of (depth === 1 ? [row] : (row as Float32Array[])).entries()) {
-      if (i > 0) repetitionLevels[at] = 1;
-      values.set(vector as Float32Array, at);
+  rows.forEach((row, r) => {
+    rowStarts[r] = at;
+    (depth === 1 ? [row as Float32Array] : (row as Float32Array[])).forEach((vector, i) => {
+      repetitionLevels[at] = i === 0 ? 0 : 1;
+      values.set(vector, at);
       at += width;
-    }
-  }
+    });
+  });
+  return { depth, values, rowStarts, repetitionLevels };
+}
+
+const bitWidth = (maxLevel: number): number => Math.ceil(Math.log2(maxLevel + 1));
+
+/** `writeColumn` for a vector column: PLAIN, no statistics; data pages v2 split where `getPageBoundaries` splits. */
+function writeVectorColumn(writer: Writer, column: ColumnEncoder, vectors: VectorColumn): WrittenColumn {
+  const { values, rowStarts, repetitionLevels, depth } = vectors;
   const maxDefinitionLevel = 1 + 2 * depth;
+  const offsetStart = writer.offset;
+  const pages = pageStarts(rowStarts, column.pageSize);
+  const offsetIndex: OffsetIndex | undefined = pages.length > 1 ? { page_locations: [] } : undefined;
+  const definitionLevels = new Uint8Array(values.length).fill(maxDefinitionLevel);
+  let uncompressedSize = 0;
+  pages.forEach((firstRow, p) => {
+    const start = rowStarts[firstRow] as number;
+    const end = p + 1 < pages.length ? (rowStarts[pages[p + 1] as number] as number) : values.length;
+    const pageOffset = writer.offset;
+    const levels = new ByteWriter();
+    const repetitionBytes = writeRleBitPackedHybrid(levels, repetitionLevels.subarray(start, end), bitWidth(depth));
+    const definitionBytes = writeRleBitPackedHybrid(levels, definitionLevels.subarray(start, end), bitWidth(maxDefinitionLevel));
+    const plain = new Uint8Array(values.buffer, values.byteOffset + start * FLOAT_BYTES, (end - start) * FLOAT_BYTES);
+    const compressed = column.compressors[column.codec]?.(plain) ?? plain;
+    writePageHeader(writer, {
+      type: 'DATA_PAGE_V2',
+      uncompressed_page_size: levels.offset + plain.length,
+      compressed_page_size: levels.offset + compressed.length,
+      data_page_header_v2: {
+        num_values: end - start,
+        num_nulls: 0,
+        num_rows: (p + 1 < pages.length ? (pages[p + 1] as number) : rowStarts.length) - firstRow,
+        encoding: 'PLAIN',
+        definition_levels_byte_length: definitionBytes,
+        repetition_levels_byte_length: repetitionBytes,
+        is_compressed: Boolean(column.codec),
+      },
+    });
+    const headerSize = writer.offset - pageOffset;
+    writer.appendBytes(levels.getBytes());
+    writer.appendBytes(compressed);
+    uncompressedSize += headerSize + levels.offset + plain.length;
+    offsetIndex?.page_locations.push({
+      offset: BigInt(pageOffset),
+      compressed_page_size: writer.offset - pageOffset,
+      first_row_index: BigInt(firstRow),
+    });
+  });
+  const element: SchemaElement = column.element;
   return {
-    values,
-    // hyparquet-writer reads levels only by index, length and slice: typed arrays serve, at an eighth of the memory.
-    definitionLevels: new Uint8Array(values.length).fill(maxDefinitionLevel) as unknown as number[],
-    repetitionLevels: repetitionLevels as unknown as number[],
-    maxDefinitionLevel,
+    chunk: {
+      meta_data: {
+        type: element.type!,
+        encodings: ['PLAIN'],
+        path_in_schema: column.schemaPath.slice(1).map((s) => s.name),
+        codec: column.codec ?? 'UNCOMPRESSED',
+        num_values: BigInt(values.length),
+        total_compressed_size: BigInt(writer.offset - offsetStart),
+        total_uncompressed_size: BigInt(uncompressedSize),
+        data_page_offset: BigInt(offsetStart),
+      },
+      file_offset: BigInt(offsetStart),
+    },
+    ...(offsetIndex ? { offsetIndex } : {}),
   };
+}
+
+/**
+ * The first row of each page, as `getPageBoundaries` splits a column's values: a page ends at the first row start
+ * where its values (counting the one there) reach `pageSize` bytes.
+ */
+function pageStarts(rowStarts: Int32Array, pageSize: number): number[] {
+  const pages = [0];
+  let start = 0;
+  rowStarts.forEach((rowStart, row) => {
+    if (pageSize && rowStart > start && (rowStart - start + 1) * FLOAT_BYTES >= pageSize) {
+      pages.push(row);
+      start = rowStart;
+    }
+  });
+  return pages;
 }

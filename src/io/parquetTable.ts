@@ -12,7 +12,7 @@ import type { KeyValue, SchemaElement } from 'hyparquet';
 import { UsageError } from '../errors.js';
 import { arrowSchemaBase64, type ArrowField, type ArrowType } from './arrowSchema.js';
 import { jsonValue } from './jsonValue.js';
-import { ParquetRowGroupWriter, vectorPageData, type RowGroupColumn } from './parquetRowGroups.js';
+import { ParquetRowGroupWriter, vectorColumn, type RowGroupColumn } from './parquetRowGroups.js';
 
 /** 'null' = only nulls seen so far; 'vector' = Float32Array; 'vectors' = array of Float32Arrays. */
 export type ColumnKind = 'null' | 'string' | 'int' | 'double' | 'bool' | 'vector' | 'vectors';
@@ -178,13 +178,13 @@ export function parquetLayout(columns: readonly ParquetColumn[]): { schema: Sche
   };
 }
 
-/** One column of a row group: vectors shredded directly (see parquetRowGroups.ts), other values as hyparquet-writer takes them. */
+/** One column of a row group: vectors written directly (see parquetRowGroups.ts), other values as hyparquet-writer takes them. */
 function groupColumn(column: ParquetColumn, values: unknown[]): RowGroupColumn {
   const vectors = column.kind === 'vector' || column.kind === 'vectors';
   // Statistics over embedding values help no query and cost a pass over every float.
   const statistics = !vectors;
-  const pageData = vectors && column.width !== undefined ? vectorPageData(values, column.kind === 'vector' ? 1 : 2, column.width) : undefined;
-  if (pageData) return { name: column.name, statistics, pageData };
+  const direct = vectors && column.width !== undefined ? vectorColumn(values, column.kind === 'vector' ? 1 : 2, column.width) : undefined;
+  if (direct) return { name: column.name, statistics, vectors: direct };
   return { name: column.name, statistics, data: values.map((value) => columnValue(column, value)) };
 }
 
