@@ -47,6 +47,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Float32Array([1]).buffer)[3] === 0x3f;
 
 export class ParquetRowGroupWriter extends ParquetWriter {
   private readonly resolve = schemaPathResolver(this.schema);
+  private readonly levelPages: LevelPages = new Map();
 
   /** Writes `rows` rows as one row group, as `write({ columnData, rowGroupSize: rows })` does. */
   writeRowGroup(columns: readonly RowGroupColumn[], rows: number): void | Promise<void> {
@@ -69,7 +70,7 @@ export class ParquetRowGroupWriter extends ParquetWriter {
       };
       const result =
         'vectors' in column
-          ? writeVectorColumn(this.writer, encoder, column.vectors)
+          ? writeVectorColumn(this.writer, encoder, column.vectors, this.levelPages)
           : writeColumn({ writer: this.writer, column: encoder, pageData: encodeNestedValues(leaf, column.data) });
       chunks.push(result.chunk);
       this.pendingIndexes.push(result);
@@ -126,44 +127,72 @@ export function vectorColumn(rows: readonly unknown[], depth: 1 | 2, width: numb
   return { depth, values, rowStarts, repetitionLevels };
 }
 
+/** A page's levels, RLE-encoded: repetition levels, then definition levels. */
+interface PageLevels {
+  bytes: Uint8Array;
+  repetitionBytes: number;
+  definitionBytes: number;
+}
+
+/**
+ * Levels of pages of single vectors (depth 1), by "width rows": they depend on nothing else, and a file's full pages
+ * all have the same number of rows.
+ */
+type LevelPages = Map<string, PageLevels>;
+
 const bitWidth = (maxLevel: number): number => Math.ceil(Math.log2(maxLevel + 1));
 
-/** `writeColumn` for a vector column: PLAIN, no statistics; data pages v2 split where `getPageBoundaries` splits. */
-function writeVectorColumn(writer: Writer, column: ColumnEncoder, vectors: VectorColumn): WrittenColumn {
-  const { values, rowStarts, repetitionLevels, depth } = vectors;
+/** Every value is defined at the deepest level. */
+function encodeLevels(repetitionLevels: Uint8Array, depth: number): PageLevels {
   const maxDefinitionLevel = 1 + 2 * depth;
+  const levels = new ByteWriter();
+  const repetitionBytes = writeRleBitPackedHybrid(levels, repetitionLevels, bitWidth(depth));
+  const definitionLevels = new Uint8Array(repetitionLevels.length).fill(maxDefinitionLevel);
+  const definitionBytes = writeRleBitPackedHybrid(levels, definitionLevels, bitWidth(maxDefinitionLevel));
+  return { bytes: levels.getBytes().slice(), repetitionBytes, definitionBytes };
+}
+
+/** `writeColumn` for a vector column: PLAIN, no statistics; data pages v2 split where `getPageBoundaries` splits. */
+function writeVectorColumn(writer: Writer, column: ColumnEncoder, vectors: VectorColumn, levelPages: LevelPages): WrittenColumn {
+  const { values, rowStarts, repetitionLevels, depth } = vectors;
   const offsetStart = writer.offset;
   const pages = pageStarts(rowStarts, column.pageSize);
   const offsetIndex: OffsetIndex | undefined = pages.length > 1 ? { page_locations: [] } : undefined;
-  const definitionLevels = new Uint8Array(values.length).fill(maxDefinitionLevel);
   let uncompressedSize = 0;
   pages.forEach((firstRow, p) => {
     const start = rowStarts[firstRow] as number;
     const end = p + 1 < pages.length ? (rowStarts[pages[p + 1] as number] as number) : values.length;
+    const rows = (p + 1 < pages.length ? (pages[p + 1] as number) : rowStarts.length) - firstRow;
     const pageOffset = writer.offset;
-    const levels = new ByteWriter();
-    const repetitionBytes = writeRleBitPackedHybrid(levels, repetitionLevels.subarray(start, end), bitWidth(depth));
-    const definitionBytes = writeRleBitPackedHybrid(levels, definitionLevels.subarray(start, end), bitWidth(maxDefinitionLevel));
+    const encode = (): PageLevels => encodeLevels(repetitionLevels.subarray(start, end), depth);
+    let levels: PageLevels;
+    if (depth === 1) {
+      const key = `${(end - start) / rows} ${rows}`;
+      levels = levelPages.get(key) ?? encode();
+      levelPages.set(key, levels);
+    } else {
+      levels = encode();
+    }
     const plain = new Uint8Array(values.buffer, values.byteOffset + start * FLOAT_BYTES, (end - start) * FLOAT_BYTES);
     const compressed = column.compressors[column.codec]?.(plain) ?? plain;
     writePageHeader(writer, {
       type: 'DATA_PAGE_V2',
-      uncompressed_page_size: levels.offset + plain.length,
-      compressed_page_size: levels.offset + compressed.length,
+      uncompressed_page_size: levels.bytes.length + plain.length,
+      compressed_page_size: levels.bytes.length + compressed.length,
       data_page_header_v2: {
         num_values: end - start,
         num_nulls: 0,
-        num_rows: (p + 1 < pages.length ? (pages[p + 1] as number) : rowStarts.length) - firstRow,
+        num_rows: rows,
         encoding: 'PLAIN',
-        definition_levels_byte_length: definitionBytes,
-        repetition_levels_byte_length: repetitionBytes,
+        definition_levels_byte_length: levels.definitionBytes,
+        repetition_levels_byte_length: levels.repetitionBytes,
         is_compressed: Boolean(column.codec),
       },
     });
     const headerSize = writer.offset - pageOffset;
-    writer.appendBytes(levels.getBytes());
+    writer.appendBytes(levels.bytes);
     writer.appendBytes(compressed);
-    uncompressedSize += headerSize + levels.offset + plain.length;
+    uncompressedSize += headerSize + levels.bytes.length + plain.length;
     offsetIndex?.page_locations.push({
       offset: BigInt(pageOffset),
       compressed_page_size: writer.offset - pageOffset,
