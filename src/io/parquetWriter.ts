@@ -9,7 +9,7 @@
 import { rm } from 'node:fs/promises';
 import { publishFile } from './outputTarget.js';
 import { addRow, ParquetAssembly, writeParquetFile, type ParquetColumn } from './parquetTable.js';
-import { PartialFile, partialPath } from './partialFile.js';
+import { PartialFile, partialPath, writeError } from './partialFile.js';
 import { committedLength, type ResultRow, type ResultWriter, type WriterCheckpoint } from './resultWriter.js';
 import { readSpool, spoolFrame } from './spool.js';
 
@@ -39,7 +39,7 @@ export class ParquetResultWriter implements ResultWriter {
     const values = addRow(this.state.columns, row, this.state.rows + 1);
     await this.spool.append(spoolFrame(values));
     this.state.rows++;
-    await this.assembly?.add(values, this.state.columns);
+    if (this.assembly) await written(this.path, this.assembly.add(values, this.state.columns));
   }
 
   async commit(): Promise<WriterCheckpoint> {
@@ -51,8 +51,8 @@ export class ParquetResultWriter implements ResultWriter {
     await this.spool.abandon(false);
     const assembling = assemblingPath(this.path);
     try {
-      if (!(await this.assembly?.finish(this.state.columns))) {
-        await writeParquetFile(assembling, this.state.columns, readSpool(partialPath(this.path)));
+      if (!(this.assembly && (await written(this.path, this.assembly.finish(this.state.columns))))) {
+        await written(this.path, writeParquetFile(assembling, this.state.columns, readSpool(partialPath(this.path))));
       }
       await publishFile(assembling, this.path);
     } catch (error) {
@@ -70,3 +70,13 @@ export class ParquetResultWriter implements ResultWriter {
 }
 
 const assemblingPath = (path: string): string => `${path}.assembling`;
+
+/** A failed write of the assembled file as the user can act on it: a full disk says so, naming the output. */
+async function written<T>(path: string, writing: Promise<T>): Promise<T> {
+  try {
+    return await writing;
+  } catch (cause) {
+    const syscall = (cause as NodeJS.ErrnoException).syscall;
+    throw syscall === 'write' || syscall === 'open' ? writeError(path, cause) : cause;
+  }
+}
