@@ -46,7 +46,7 @@ export interface UnitPlan {
 
 /**
  * Units in flight at once, across chunks, handed out in the order they are asked for (a chunk's units before the next
- * chunk's). After a unit fails no other one starts, and the failure is what every later `acquire` throws.
+ * chunk's). After a unit fails no other one starts: every later `start` throws its error.
  */
 export class UnitSlots {
   private free: number;
