@@ -8,8 +8,10 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { ParquetWriter, fileWriter } from 'hyparquet-writer';
 import { mergeOutputs } from '../src/io/merge.js';
 import { partialPath } from '../src/io/partialFile.js';
+import { addRow, parquetLayout, writeParquetFile, type ParquetColumn } from '../src/io/parquetTable.js';
 import { npyIdsPath, openResultWriter, OUTPUT_FORMATS, type ResultRow, type WriterCheckpoint } from '../src/io/resultWriter.js';
 import { NO_PYTHON, python, PYTHON, readNpy, tempDir } from './pipeline-helpers.js';
 
@@ -139,6 +141,105 @@ print(json.dumps({
     assert.deepEqual(result.ids, ['ab0', 'ab1', 'ab2', 'ab3']);
     assert.equal(result.pandas_rows, 4);
   });
+});
+
+describe('Parquet vector columns are shredded directly, to the same bytes as hyparquet-writer\'s generic path', () => {
+  /** The file hyparquet-writer's own `write` makes of these rows: one row group per entry of `groups` (row counts). */
+  function stockParquet(path: string, columns: ParquetColumn[], stored: unknown[][], groups: number[]): void {
+    const writer = new ParquetWriter({ writer: fileWriter(path), ...parquetLayout(columns), createdBy: 'igbert' });
+    const generic = (value: unknown): unknown =>
+      typeof value === 'number' && Number.isSafeInteger(value)
+        ? BigInt(value)
+        : value instanceof Float32Array
+          ? Array.from(value)
+          : Array.isArray(value)
+            ? value.map(generic)
+            : value;
+    let start = 0;
+    for (const size of groups) {
+      const group = stored.slice(start, (start += size));
+      const columnData = columns.map((column, i) => ({
+        name: column.name,
+        data: group.map((row) => (column.kind === 'double' ? row[i] : generic(row[i]))),
+        statistics: column.kind !== 'vector' && column.kind !== 'vectors',
+      }));
+      writer.write({ columnData, rowGroupSize: size });
+    }
+    writer.finish();
+  }
+
+  async function check(rows: ResultRow[], groups: number[]): Promise<string> {
+    const dir = tempDir();
+    const columns: ParquetColumn[] = [];
+    const stored = rows.map((row, i) => addRow(columns, row, i + 1));
+    const fast = join(dir, 'fast.parquet');
+    await writeParquetFile(fast, columns, (async function* () { yield* stored; })());
+    stockParquet(join(dir, 'stock.parquet'), columns, stored, groups);
+    assert.deepEqual(readFileSync(fast), readFileSync(join(dir, 'stock.parquet')));
+    return fast;
+  }
+
+  test('1,024-wide embeddings over two row groups and several pages, with scalars and nulls', async () => {
+    const wide = (i: number): Float32Array => Float32Array.from({ length: 1024 }, (_, j) => Math.fround(Math.sin(i * 1031 + j) * 2.7));
+    const rows = Array.from({ length: 1030 }, (_, i) => ({ id: `ab${i}`, note: i % 7 ? null : 'n', n: i, x: i + 0.5, ok: i % 2 === 0, embedding: wide(i) }));
+    const path = await check(rows, [1024, 6]);
+    const back = await parquetReadObjects({ file: await asyncBufferFromFile(path), rowStart: 1020, rowEnd: 1030 });
+    back.forEach((row, k) => assert.deepEqual(Float32Array.from(row['embedding']), rows[1020 + k]!.embedding));
+  });
+
+  test('lists of vectors (residue embeddings), one of them a single vector; NaN and infinities kept', async () => {
+    const rows: ResultRow[] = residueRows(9).map((row, i) => ({ ...row, residue_embeddings: i === 3 ? [vector(50)] : row['residue_embeddings'] }));
+    (rows[2]!['embedding'] as Float32Array).set([NaN, Infinity, -Infinity, -0]);
+    const path = await check(rows, [9]);
+    const back = await parquetReadObjects({ file: await asyncBufferFromFile(path) });
+    back.forEach((row, i) => {
+      assert.deepEqual(Float32Array.from(row['embedding']), rows[i]!['embedding']);
+      assert.deepEqual(row['residue_embeddings'].map((v: number[]) => Float32Array.from(v)), rows[i]!['residue_embeddings']);
+    });
+  });
+
+  for (const width of [1, 8, 9, 300]) {
+    test(`vectors and lists of 1-3 vectors ${width} wide: level runs across rows, pages split inside lists`, async () => {
+      // No value repeats (repeating ones would make hyparquet-writer choose a dictionary).
+      const at = (i: number): Float32Array => Float32Array.from({ length: width }, (_, j) => Math.fround(Math.cos(i * 331 + j)));
+      const rows: ResultRow[] = Array.from({ length: 500 }, (_, i) => ({
+        id: `r${i}`,
+        embedding: at(4 * i),
+        residue_embeddings: Array.from({ length: 1 + (i % 3) }, (_, k) => at(4 * i + k + 1)),
+      }));
+      await check(rows, [500]);
+    });
+  }
+
+  test('rows outside the pattern (an empty list of vectors) take the generic path, still the same bytes', async () => {
+    const rows: ResultRow[] = residueRows(4).map((row, i) => ({ ...row, residue_embeddings: i === 1 ? [] : row['residue_embeddings'] }));
+    await check(rows, [4]);
+  });
+});
+
+describe('Parquet row groups are written as rows come: the same bytes as a file assembled at the end', () => {
+  const wide = (i: number): Float32Array => Float32Array.from({ length: 1024 }, (_, j) => Math.fround(Math.cos(i * 977 + j)));
+  const cases: [string, (i: number) => number][] = [
+    ['column types stable', (i) => i],
+    ['a column widened from int to double after the first group', (i) => (i < 1500 ? i : i + 0.5)],
+  ];
+  for (const [label, score] of cases) {
+    test(label, async () => {
+      const dir = tempDir();
+      const rows: ResultRow[] = Array.from({ length: 2100 }, (_, i) => ({ id: `ab${i}`, score: score(i), embedding: wide(i) }));
+      await writeAll(join(dir, 'straight.parquet'), rows);
+      assert.equal(existsSync(join(dir, 'straight.parquet.assembling')), false);
+      await writeInterrupted(join(dir, 'resumed.parquet'), rows, 1100); // resumed: assembled from the spool at the end
+      assert.deepEqual(readFileSync(join(dir, 'straight.parquet')), readFileSync(join(dir, 'resumed.parquet')));
+      const file = await asyncBufferFromFile(join(dir, 'straight.parquet'));
+      assert.equal((await parquetMetadataAsync(file)).row_groups.length, 3);
+      const back = await parquetReadObjects({ file, rowStart: 2090 });
+      back.forEach((row, k) => {
+        assert.equal(Number(row['score']), score(2090 + k));
+        assert.deepEqual(Float32Array.from(row['embedding']), wide(2090 + k));
+      });
+    });
+  }
 });
 
 describe('refusals', () => {

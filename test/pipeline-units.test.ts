@@ -117,6 +117,65 @@ describe('progress (#13 item 11, #16: one renderer)', () => {
   });
 });
 
+describe('units of work across chunks', () => {
+  // 40 rows of 6 tokens, chunks of 10 rows, units of 5 rows (30 tokens): two units per chunk, two in flight.
+  const input = `id,heavy\n${Array.from({ length: 40 }, (_, i) => `r${i},EVQL`).join('\n')}\n`;
+  const engine = { batching: {}, layout: 'padded' as const, concurrency: 2 };
+  const run = async (process: (ids: string[]) => Promise<void>) => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'in.csv'), input);
+    const steps = {
+      engine,
+      prepare: ({ record }: NumberedRecord) => record,
+      async process(records: { id?: string }[]) {
+        await process(records.map((record) => record.id as string));
+        return records.map((record) => ({ id: record.id }));
+      },
+    };
+    const output = join(dir, 'o.jsonl');
+    const code = await runRecordPipeline({ input: join(dir, 'in.csv'), output, chunkRows: 10, maxBatchTokens: 30, quiet: true }, steps);
+    return { code, ids: jsonLines(readFileSync(output, 'utf8')).map((row) => row.id) };
+  };
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const chunkOf = (ids: string[]) => Math.floor(Number(ids[0]!.slice(1)) / 10);
+
+  test("the next chunk's first unit starts while a chunk's last one still runs; never more in flight than the engine takes", async () => {
+    const events: string[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const { code, ids } = await run(async (unit) => {
+      most = Math.max(most, ++inFlight);
+      events.push(`start ${chunkOf(unit)}`);
+      // A chunk's second unit is slow: the engine would sit idle until it ends if chunks waited for each other.
+      await sleep(Number(unit[0]!.slice(1)) % 10 === 0 ? 1 : 30);
+      events.push(`end ${chunkOf(unit)}`);
+      inFlight--;
+    });
+    assert.equal(code, 0);
+    assert.deepEqual(ids, Array.from({ length: 40 }, (_, i) => `r${i}`));
+    assert.equal(most, 2);
+    for (const chunk of [1, 2, 3]) {
+      const started = events.indexOf(`start ${chunk}`);
+      assert.ok(started < events.lastIndexOf(`end ${chunk - 1}`), `chunk ${chunk} started before chunk ${chunk - 1} ended: ${events.join(', ')}`);
+    }
+  });
+
+  test('a failed unit stops the job, and no unit of a later chunk still runs when it ends', async () => {
+    let inFlight = 0;
+    await assert.rejects(
+      run(async (unit) => {
+        inFlight++;
+        // r15-r19 fail while chunk 2's first unit (started when r10-r14 ended) still runs.
+        await sleep(unit[0] === 'r10' ? 5 : unit[0] === 'r15' ? 20 : 40);
+        inFlight--;
+        if (unit[0] === 'r15') throw new Error('the device is lost');
+      }),
+      /the device is lost/,
+    );
+    assert.equal(inFlight, 0);
+  });
+});
+
 test('--resume names the options that differ and notices a changed input', () => {
   const checkpoint = { job: { pooling: 'mean', layer: 2 }, input: { size: 10, mtimeMs: 5 } } as unknown as JobCheckpoint;
   assert.doesNotThrow(() => assertSameJob(checkpoint, { layer: 2, pooling: 'mean' }, { size: 10, mtimeMs: 5 }, 'o.jsonl'));

@@ -25,7 +25,7 @@ import { JobOutput } from './pipeline/jobOutput.js';
 import { KeptColumns } from './pipeline/keptColumns.js';
 import { startPoint } from './pipeline/resume.js';
 import { checkEveryRow } from './pipeline/strict.js';
-import { processChunk, type ProcessRows, type UnitPlan } from './pipeline/work.js';
+import { startChunk, UnitSlots, type ProcessRows, type UnitPlan } from './pipeline/work.js';
 import { resolveBatching } from '../batches/planBatches.js';
 import { describeEngine, type EngineInfo, type EngineWork } from '../runtime/engine.js';
 import { OptionMisfits } from './optionFit.js';
@@ -236,8 +236,10 @@ export class Job {
   }
 
   /**
-   * The model works on chunk k while chunk k+1 is read and validated and chunk k-1 is written and committed. Progress
-   * moves after each unit of work (a batch). Returns the rows this run rejected and wrote.
+   * The model works on chunk k while chunk k+1 is read and validated and chunk k-1 is written and committed; chunk k's
+   * first units start while chunk k-1's last ones still run (one pool of unit slots, see work.ts), so the engine does
+   * not drain at chunk boundaries. At most three chunks are in memory. Progress moves after each unit of work (a
+   * batch). Returns the rows this run rejected and wrote.
    */
   private async overlap<T>(
     chunks: AsyncGenerator<PreparedChunk<T>>,
@@ -251,14 +253,19 @@ export class Job {
       layout: steps.engine?.engineInfo.layout ?? 'padded',
       concurrency: steps.engine?.engineInfo.concurrency ?? 1,
     };
+    const slots = new UnitSlots(plan.concurrency);
     const counts = { rejected: 0, written: 0, seen: 0 };
     let next = chunks.next();
     next.catch(noop);
+    // Chunks are written one after another, in input order: the last write started, and the one before it.
     let writing: Promise<void> = Promise.resolve();
+    let writtenBefore: Promise<void> = Promise.resolve();
     try {
       for (;;) {
         const { value: chunk, done } = await next;
         if (done) break;
+        // Chunk k-2 is out of memory before chunk k+1 comes in.
+        await writtenBefore;
         next = chunks.next();
         next.catch(noop);
         counts.seen += chunk.size;
@@ -267,22 +274,31 @@ export class Job {
         let rowsDone = chunk.rejected.length;
         const reached = (): number => chunk.bytes.from + ((chunk.bytes.to - chunk.bytes.from) * rowsDone) / chunk.size;
         if (rowsDone > 0) progress.worked(rowsDone, 0, reached());
-        const work = await processChunk(chunk, steps.process, plan, (rows, residues) => {
+        const work = startChunk(chunk, steps.process, plan, slots, (rows, residues) => {
           rowsDone += rows;
           progress.worked(rows, residues, reached());
         });
-        const rows = this.keep.rows(work.results, work.sources);
-        const rejected = [...chunk.rejected, ...work.rejected].sort((a, b) => a.numbered.row - b.numbered.row);
-        misfits.note(work.sources.length, rejected);
-        counts.rejected += rejected.length;
-        counts.written += rows.length;
-        await writing;
-        writing = output.writeChunk(chunk.size, rejected, rows);
+        work.done.catch(noop);
+        const previous = writing;
+        writtenBefore = previous;
+        writing = (async () => {
+          const { results, sources, rejected: failed } = await work.done;
+          const rows = this.keep.rows(results, sources);
+          const rejected = [...chunk.rejected, ...failed].sort((a, b) => a.numbered.row - b.numbered.row);
+          await previous;
+          misfits.note(sources.length, rejected);
+          counts.rejected += rejected.length;
+          counts.written += rows.length;
+          await output.writeChunk(chunk.size, rejected, rows);
+        })();
         writing.catch(noop);
+        // Once its last unit has started, the next chunk's units queue behind it.
+        await work.dispatched;
       }
       await writing;
       return counts;
     } catch (error) {
+      await slots.settled();
       await writing.catch(noop);
       await next.catch(noop);
       await chunks.return(undefined).catch(noop);

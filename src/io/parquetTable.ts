@@ -7,11 +7,12 @@
  * Row groups close at 65,536 rows or 1 Mi float values (4 MiB), whichever comes first: a function of the rows alone, so the
  * same rows always give the same bytes.
  */
-import { ParquetWriter, fileWriter } from 'hyparquet-writer';
-import type { SchemaElement } from 'hyparquet';
+import { fileWriter } from 'hyparquet-writer';
+import type { KeyValue, SchemaElement } from 'hyparquet';
 import { UsageError } from '../errors.js';
 import { arrowSchemaBase64, type ArrowField, type ArrowType } from './arrowSchema.js';
 import { jsonValue } from './jsonValue.js';
+import { ParquetRowGroupWriter, vectorColumn, type RowGroupColumn } from './parquetRowGroups.js';
 
 /** 'null' = only nulls seen so far; 'vector' = Float32Array; 'vectors' = array of Float32Arrays. */
 export type ColumnKind = 'null' | 'string' | 'int' | 'double' | 'bool' | 'vector' | 'vectors';
@@ -166,36 +167,91 @@ function floatCount(values: readonly unknown[]): number {
   return count;
 }
 
-/** Writes stored rows (from `addRow`) with these columns to `path`, row group by row group. */
-export async function writeParquetFile(path: string, columns: readonly ParquetColumn[], rows: AsyncIterable<unknown[]>): Promise<void> {
-  const writer = new ParquetWriter({
-    writer: fileWriter(path),
+/** The schema and key-value metadata of a file with these columns. */
+export function parquetLayout(columns: readonly ParquetColumn[]): { schema: SchemaElement[]; kvMetadata: KeyValue[] } {
+  return {
     schema: [{ name: 'schema', num_children: columns.length }, ...columns.flatMap(schemaElements)],
-    createdBy: 'igbert',
     kvMetadata: [
       { key: 'ARROW:schema', value: arrowSchemaBase64(columns.map(arrowField)) },
       { key: COLUMNS_METADATA_KEY, value: JSON.stringify(columns) },
     ],
-  });
-  let group: unknown[][] = [];
-  let groupFloats = 0;
-  const flush = async (): Promise<void> => {
-    if (group.length === 0) return;
-    const columnData = columns.map((column, i) => ({
-      name: column.name,
-      data: group.map((row) => columnValue(column, row[i])),
-      // Statistics over embedding values help no query and cost a pass over every float.
-      statistics: column.kind !== 'vector' && column.kind !== 'vectors',
-    }));
-    await writer.write({ columnData, rowGroupSize: group.length });
-    group = [];
-    groupFloats = 0;
   };
-  for await (const row of rows) {
-    group.push(row);
-    groupFloats += floatCount(row);
-    if (group.length >= MAX_GROUP_ROWS || groupFloats >= MAX_GROUP_FLOATS) await flush();
+}
+
+/** One column of a row group: vectors written directly (see parquetRowGroups.ts), other values as hyparquet-writer takes them. */
+function groupColumn(column: ParquetColumn, values: unknown[]): RowGroupColumn {
+  const vectors = column.kind === 'vector' || column.kind === 'vectors';
+  // Statistics over embedding values help no query and cost a pass over every float.
+  const statistics = !vectors;
+  const direct = vectors && column.width !== undefined ? vectorColumn(values, column.kind === 'vector' ? 1 : 2, column.width) : undefined;
+  if (direct) return { name: column.name, statistics, vectors: direct };
+  return { name: column.name, statistics, data: values.map((value) => columnValue(column, value)) };
+}
+
+/**
+ * A Parquet file built from stored rows (from `addRow`) as they come, one row group whenever one is full, under the
+ * schema of the columns as they stand then. Column types are learnt from the values, so a later row may widen one
+ * (int to double, a column null so far); the groups already written would no longer fit the schema, and the
+ * assembly is given up (`finish` answers false): the caller writes the file again from its rows. Otherwise the file
+ * is the same as one written knowing the final columns from the start, to the byte.
+ */
+export class ParquetAssembly {
+  private writer: ParquetRowGroupWriter | undefined;
+  /** The schema the groups written so far follow. */
+  private schemaText: string | undefined;
+  private group: unknown[][] = [];
+  private groupFloats = 0;
+  private givenUp = false;
+
+  constructor(private readonly path: string) {}
+
+  /** Adds a row; `columns` are the columns as they stand after it. */
+  async add(row: unknown[], columns: readonly ParquetColumn[]): Promise<void> {
+    if (this.givenUp) return;
+    this.group.push(row);
+    this.groupFloats += floatCount(row);
+    if (this.group.length >= MAX_GROUP_ROWS || this.groupFloats >= MAX_GROUP_FLOATS) await this.flush(columns);
   }
-  await flush();
-  await writer.finish();
+
+  private async flush(columns: readonly ParquetColumn[]): Promise<void> {
+    const group = this.group;
+    this.group = [];
+    this.groupFloats = 0;
+    if (group.length === 0 || !this.follows(columns)) return;
+    this.writer ??= new ParquetRowGroupWriter({ writer: fileWriter(this.path), ...parquetLayout(columns), createdBy: 'igbert' });
+    await this.writer.writeRowGroup(
+      columns.map((column, i) => groupColumn(column, group.map((row) => row[i]))),
+      group.length,
+    );
+  }
+
+  /** Whether `columns` have the schema of the groups written so far; gives up when they do not. */
+  private follows(columns: readonly ParquetColumn[]): boolean {
+    const text = JSON.stringify(parquetLayout(columns).schema);
+    this.schemaText ??= text;
+    if (text !== this.schemaText && !this.givenUp) {
+      this.givenUp = true;
+      this.writer = undefined;
+    }
+    return !this.givenUp;
+  }
+
+  /** Writes the last group and the footer for the final `columns`; false when the assembly was given up. */
+  async finish(columns: readonly ParquetColumn[]): Promise<boolean> {
+    await this.flush(columns);
+    if (this.givenUp || !this.follows(columns)) return false;
+    const layout = parquetLayout(columns);
+    this.writer ??= new ParquetRowGroupWriter({ writer: fileWriter(this.path), ...layout, createdBy: 'igbert' });
+    // The footer's metadata holds the final column types (a vector column's width, a column no longer only null).
+    this.writer.kvMetadata = layout.kvMetadata;
+    await this.writer.finish();
+    return true;
+  }
+}
+
+/** Writes stored rows (from `addRow`) with these columns to `path`, row group by row group. */
+export async function writeParquetFile(path: string, columns: readonly ParquetColumn[], rows: AsyncIterable<unknown[]>): Promise<void> {
+  const assembly = new ParquetAssembly(path);
+  for await (const row of rows) await assembly.add(row, columns);
+  await assembly.finish(columns);
 }

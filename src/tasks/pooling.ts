@@ -23,14 +23,27 @@ export function residueRows(record: EncodedAntibody): number[] {
   return rows;
 }
 
+/** Throws when the record lacks the chain a pooling averages (heavy-mean, light-mean): the only way one can fail. */
+export function checkPooling(record: EncodedAntibody, pooling: Pooling, recordNumber: number): void {
+  if (pooling !== 'heavy-mean' && pooling !== 'light-mean') return;
+  const chain = pooling === 'heavy-mean' ? 'heavy' : 'light';
+  if (record[chain].length === 0) {
+    throw new InputError(
+      `record ${recordNumber} (id ${JSON.stringify(record.id)}) has no ${chain} chain, so ${pooling} pooling is undefined; ` +
+        `use --pooling mean or residues-mean, or give the ${chain} chain.`,
+      { record: recordNumber, id: record.id, chain: chainLetter(chain) },
+    );
+  }
+}
+
 /** The token rows a pooling averages (or the single row for cls). Throws when the record lacks the chain asked for. */
 export function poolingRows(record: EncodedAntibody, pooling: Exclude<Pooling, 'pooler'>, recordNumber: number): number[] {
+  checkPooling(record, pooling, recordNumber);
   switch (pooling) {
     case 'mean': {
+      const mask = record.specialTokensMask;
       const rows: number[] = [];
-      record.specialTokensMask.forEach((special, row) => {
-        if (special === 0) rows.push(row);
-      });
+      for (let row = 0; row < mask.length; row++) if (mask[row] === 0) rows.push(row);
       return rows;
     }
     case 'residues-mean':
@@ -40,16 +53,8 @@ export function poolingRows(record: EncodedAntibody, pooling: Exclude<Pooling, '
     case 'heavy-mean':
     case 'light-mean': {
       const chain = pooling === 'heavy-mean' ? 'heavy' : 'light';
-      const length = record[chain].length;
-      if (length === 0) {
-        throw new InputError(
-          `record ${recordNumber} (id ${JSON.stringify(record.id)}) has no ${chain} chain, so ${pooling} pooling is undefined; ` +
-            `use --pooling mean or residues-mean, or give the ${chain} chain.`,
-          { record: recordNumber, id: record.id, chain: chainLetter(chain) },
-        );
-      }
       const start = chain === 'heavy' ? record.heavyStart : record.lightStart;
-      return Array.from({ length }, (_, i) => start + i);
+      return Array.from({ length: record[chain].length }, (_, i) => start + i);
     }
   }
 }

@@ -54,6 +54,7 @@ export interface EncodedAntibody {
 
 /** The character that stands for a masked residue in a chain. */
 export const MASK_CHARACTER = '*';
+const MASK_CODE = MASK_CHARACTER.charCodeAt(0);
 /** IgBert's (and ProtBert's) residue tokens: the 20 standard amino acids plus X U B Z O. */
 export const IGBERT_RESIDUES: ReadonlySet<string> = new Set('LAGVESIKRDTPNQFYMHCWXUBZO');
 const GAP_CHARACTERS = new Set(['-', '.']);
@@ -67,6 +68,47 @@ export function residueAlphabet(vocabulary: Vocabulary): ReadonlySet<string> {
     if (vocabulary.has(letter)) residues.add(letter);
   }
   return residues;
+}
+
+// Every record is validated and tokenised with the same alphabet and vocabulary: what they say per character code is
+// worked out once for each (the pipeline encodes 10^5-10^6 records).
+const alphabets = new WeakMap<Vocabulary, ReadonlySet<string>>();
+const normalizedCodes = new WeakMap<ReadonlySet<string>, Uint8Array>();
+const residueIds = new WeakMap<Vocabulary, Int32Array>();
+
+function cachedAlphabet(vocabulary: Vocabulary): ReadonlySet<string> {
+  let residues = alphabets.get(vocabulary);
+  if (!residues) alphabets.set(vocabulary, (residues = residueAlphabet(vocabulary)));
+  return residues;
+}
+
+/**
+ * By ASCII code, 1 for a character that `normalizeChain` keeps as it is: a residue of `residues` or the mask, neither
+ * whitespace nor a lower-case letter (both of which it changes).
+ */
+function keptAsIs(residues: ReadonlySet<string>): Uint8Array {
+  let codes = normalizedCodes.get(residues);
+  if (!codes) {
+    codes = new Uint8Array(128);
+    for (let code = 0; code < 128; code++) {
+      const char = String.fromCharCode(code);
+      const changed = isWhitespace(char) || (char >= 'a' && char <= 'z');
+      codes[code] = !changed && (char === MASK_CHARACTER || residues.has(char)) ? 1 : 0;
+    }
+    normalizedCodes.set(residues, codes);
+  }
+  return codes;
+}
+
+/** By ASCII code, the token id of each upper-case letter the vocabulary has as a token; -1 for the others. */
+function letterIds(vocabulary: Vocabulary): Int32Array {
+  let ids = residueIds.get(vocabulary);
+  if (!ids) {
+    ids = new Int32Array(128).fill(-1);
+    for (let code = 65; code <= 90; code += 1) ids[code] = vocabulary.id(String.fromCharCode(code)) ?? -1;
+    residueIds.set(vocabulary, ids);
+  }
+  return ids;
 }
 
 function isWhitespace(char: string): boolean {
@@ -101,6 +143,14 @@ export function normalizeChain(
   location: RecordLocation,
   residues: ReadonlySet<string> = IGBERT_RESIDUES,
 ): string {
+  // Most chains are already upper-case residues: they are returned as they are, without building a copy.
+  const kept = keptAsIs(residues);
+  let asIs = true;
+  for (let i = 0; i < sequence.length && asIs; i++) {
+    const code = sequence.charCodeAt(i);
+    asIs = code < 128 && kept[code] === 1;
+  }
+  if (asIs) return sequence;
   let normalized = '';
   for (const char of sequence) {
     if (isWhitespace(char)) continue;
@@ -155,7 +205,7 @@ export function encodeAntibody(
 ): EncodedAntibody {
   const id = record.id == null ? '' : String(record.id);
   const location: RecordLocation = id !== '' ? { record: recordNumber, id } : { record: recordNumber };
-  const residues = residueAlphabet(tokenizer.vocabulary);
+  const residues = cachedAlphabet(tokenizer.vocabulary);
   const heavy = chainOf(record.heavy, 'heavy', location, residues);
   const light = chainOf(record.light, 'light', location, residues);
   if (heavy === '' && light === '') {
@@ -182,12 +232,15 @@ export function encodeAntibody(
   const specialTokensMask = new Uint8Array(length);
   const maskedTokenPositions: number[] = [];
   let position = 0;
+  const ids = letterIds(tokenizer.vocabulary);
   const pushChain = (chain: string): number => {
     if (chain === '') return -1;
     const start = position;
-    for (const residue of chain) {
-      if (residue === MASK_CHARACTER) maskedTokenPositions.push(position);
-      inputIds[position++] = residue === MASK_CHARACTER ? mask : (tokenizer.vocabulary.id(residue) as number);
+    // A normalised chain is ASCII: residue letters of the vocabulary and the mask.
+    for (let i = 0; i < chain.length; i++) {
+      const code = chain.charCodeAt(i);
+      if (code === MASK_CODE) maskedTokenPositions.push(position);
+      inputIds[position++] = code === MASK_CODE ? mask : (ids[code] as number);
     }
     return start;
   };

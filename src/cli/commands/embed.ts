@@ -4,7 +4,7 @@ import { scalarColumns, type ColumnSpec } from '../../io/outputFormats.js';
 import { loadModel } from '../../node/loadModel.js';
 import { embedEncoded } from '../../tasks/embed.js';
 import { embedRow } from '../../tasks/resultRows.js';
-import { POOLINGS, poolingRows, type Pooling } from '../../tasks/pooling.js';
+import { checkPooling, POOLINGS, type Pooling } from '../../tasks/pooling.js';
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
 import { parseChoice, parseInteger } from '../options.js';
 import { openJob } from '../pipeline.js';
@@ -63,7 +63,7 @@ async function runEmbed(options: EmbedCliOptions): Promise<number> {
       maxResidues: residueCap(options.maxResidues, model.config),
       prepare({ row, record }) {
         const [encoded] = model.encode([record], row) as [EncodedAntibody];
-        if (options.pooling !== 'pooler') poolingRows(encoded, options.pooling, row);
+        checkPooling(encoded, options.pooling, row);
         return encoded;
       },
       async process(encoded) {

@@ -4,8 +4,10 @@
  * Units are the batcher's own batches over the rows (src/batches/planBatches.ts: longest first, a token budget for
  * the engine's layout — padded or packed — and its preferred batching), so an `embed` unit is exactly one model
  * batch, and progress moves after each one instead of once per chunk. As many units run at once as the engine takes
- * batches in flight (a GPU engine prepares the next batch while one runs). Units depend on the chunk's rows and the
- * engine alone, so a resumed run or a shard computes the same batches as one uninterrupted run, to the byte.
+ * batches in flight (a GPU engine prepares the next batch while one runs), and the slots are shared across chunks: the
+ * next chunk's first units start while this chunk's last ones still run, so the engine does not drain at every chunk
+ * boundary. Units depend on the chunk's rows and the engine alone, so a resumed run or a shard computes the same
+ * batches as one uninterrupted run, to the byte.
  *
  * A row the model layer cannot run — it throws an InputError naming that row's record number (an allocation that
  * fails even for it alone) — is rejected like a bad row, and the rest of its unit runs again without it: one row
@@ -42,35 +44,85 @@ export interface UnitPlan {
   concurrency: number;
 }
 
-export async function processChunk<T>(
-  chunk: PreparedChunk<T>,
-  process: ProcessRows<T>,
-  plan: UnitPlan,
-  onUnit: UnitDone,
-): Promise<ChunkResults> {
+/**
+ * Units in flight at once, across chunks, handed out in the order they are asked for (a chunk's units before the next
+ * chunk's). After a unit fails no other one starts: every later `start` throws its error.
+ */
+export class UnitSlots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+  private readonly running = new Set<Promise<unknown>>();
+  private failure: { error: unknown } | undefined;
+
+  constructor(concurrency: number) {
+    this.free = Math.max(1, concurrency);
+  }
+
+  /** Runs `unit` in the next free slot; resolves once it has started, with the unit's own promise (wrapped, not awaited). */
+  async start(unit: () => Promise<void>): Promise<{ running: Promise<void> }> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    if (this.failure) {
+      this.release();
+      throw this.failure.error;
+    }
+    const running = unit().then(
+      () => this.release(),
+      (error: unknown) => {
+        this.failure ??= { error };
+        this.release();
+        throw error;
+      },
+    );
+    this.running.add(running);
+    void running.catch(noop).finally(() => this.running.delete(running));
+    return { running };
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+
+  /** Resolves when no unit runs any more (after a failure: before the job's files are closed). */
+  async settled(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+}
+
+const noop = (): void => {};
+
+/** A chunk's work once started: `dispatched` when its last unit has started, `done` with its results. */
+export interface ChunkWork {
+  dispatched: Promise<void>;
+  done: Promise<ChunkResults>;
+}
+
+/** Starts a chunk's units in `slots`, after the units of the chunks started before it. */
+export function startChunk<T>(chunk: PreparedChunk<T>, process: ProcessRows<T>, plan: UnitPlan, slots: UnitSlots, onUnit: UnitDone): ChunkWork {
   const tokens = chunk.sources.map((source) => tokenCount(source.record));
   const results = new Map<number, ResultRow | ResultRow[]>();
   const rejected: Rejection[] = [];
   const units = planBatches(tokens, { ...plan.batching, sortWindow: Math.max(1, chunk.items.length) }, plan.layout);
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < units.length) {
-      const unit = units[next++] as number[];
-      try {
+  const running: Promise<void>[] = [];
+  const dispatched = (async () => {
+    for (const unit of units) {
+      const started = await slots.start(async () => {
         const done = await processUnit(unit, chunk, process, rejected);
         done.forEach((result, index) => results.set(index, result));
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-      onUnit(unit.length, unit.reduce((sum, index) => sum + residueCount((chunk.sources[index] as NumberedRecord).record), 0));
+        onUnit(unit.length, unit.reduce((sum, index) => sum + residueCount((chunk.sources[index] as NumberedRecord).record), 0));
+      });
+      running.push(started.running);
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(plan.concurrency, units.length)) }, worker));
-  rejected.sort((a, b) => a.numbered.row - b.numbered.row);
-  const order = [...results.keys()].sort((a, b) => a - b);
-  return { results: order.map((index) => results.get(index)!), sources: order.map((index) => chunk.sources[index] as NumberedRecord), rejected };
+  })();
+  const done = dispatched.then(async () => {
+    await Promise.all(running);
+    rejected.sort((a, b) => a.numbered.row - b.numbered.row);
+    const order = [...results.keys()].sort((a, b) => a - b);
+    return { results: order.map((index) => results.get(index)!), sources: order.map((index) => chunk.sources[index] as NumberedRecord), rejected };
+  });
+  return { dispatched, done };
 }
 
 /** One unit; a row the model layer rejects is taken out and the others run again. Results by index into the chunk. */

@@ -1,7 +1,7 @@
 /** POST /v1/embed: sequence (and residue) embeddings, the numbers and conventions of `igbert embed`. */
 import type { IgBertModel } from '../../model.js';
 import { embedEncoded, type EmbedOptions, type EmbeddingResult } from '../../tasks/embed.js';
-import { POOLINGS, poolingRows, type Pooling } from '../../tasks/pooling.js';
+import { checkPooling, POOLINGS, type Pooling } from '../../tasks/pooling.js';
 import { embedRow } from '../../tasks/resultRows.js';
 import type { EncodedAntibody } from '../../tokenizer/antibody.js';
 import { HttpError } from '../httpErrors.js';
@@ -83,7 +83,7 @@ export function embedRoute(limits: ServerLimits): Route {
       const { items, pooling = 'mean', residues = false, layer } = body as EmbedRequest;
       const group = await embedGroup(model, { pooling, residues, ...(layer !== undefined ? { layer } : {}) });
       const encoded = encodeItems(model, items, current);
-      if (pooling !== 'pooler') encoded.forEach((record, i) => poolingRows(record, pooling, i + 1));
+      encoded.forEach((record, i) => checkPooling(record, pooling, i + 1));
       if (residues) {
         const rows = encoded.reduce((sum, record) => sum + record.heavy.length + record.light.length, 0);
         if (rows > current.maxResidueEmbeddings) {
