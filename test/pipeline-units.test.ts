@@ -120,7 +120,9 @@ describe('progress (#13 item 11, #16: one renderer)', () => {
 describe('units of work across chunks', () => {
   // 40 rows of 6 tokens, chunks of 10 rows, units of 5 rows (30 tokens): two units per chunk, two in flight.
   const input = `id,heavy\n${Array.from({ length: 40 }, (_, i) => `r${i},EVQL`).join('\n')}\n`;
-  const engine = { batching: {}, layout: 'padded' as const, concurrency: 2 };
+  const engine = {
+    engineInfo: { runtime: 'test', device: 'cuda', precision: 'bf16', batching: {}, layout: 'padded', concurrency: 2 } as const,
+  };
   const run = async (process: (ids: string[]) => Promise<void>) => {
     const dir = tempDir();
     writeFileSync(join(dir, 'in.csv'), input);
