@@ -118,8 +118,8 @@ describe('progress (#13 item 11, #16: one renderer)', () => {
 });
 
 describe('units of work across chunks', () => {
-  // 40 rows of 6 tokens, chunks of 10 rows, units of 5 rows (30 tokens): two units per chunk, two in flight.
-  const input = `id,heavy\n${Array.from({ length: 40 }, (_, i) => `r${i},EVQL`).join('\n')}\n`;
+  // 60 rows of 6 tokens, chunks of 10 rows, units of 5 rows (30 tokens): two units per chunk, two in flight.
+  const input = `id,heavy\n${Array.from({ length: 60 }, (_, i) => `r${i},EVQL`).join('\n')}\n`;
   const engine = {
     engineInfo: { runtime: 'test', device: 'cuda', precision: 'bf16', batching: {}, layout: 'padded', concurrency: 2 } as const,
   };
@@ -148,18 +148,22 @@ describe('units of work across chunks', () => {
     const { code, ids } = await run(async (unit) => {
       most = Math.max(most, ++inFlight);
       events.push(`start ${chunkOf(unit)}`);
-      // A chunk's second unit is slow: the engine would sit idle until it ends if chunks waited for each other.
-      await sleep(Number(unit[0]!.slice(1)) % 10 === 0 ? 1 : 30);
+      // The last unit of chunks 0 and 3 is slow: the engine would sit idle until it ends if chunks waited for each
+      // other. (Chunk 3 is only read once chunk 0 is written: at most three chunks in memory.)
+      await sleep(unit[0] === 'r5' || unit[0] === 'r35' ? 200 : 1);
       events.push(`end ${chunkOf(unit)}`);
       inFlight--;
     });
     assert.equal(code, 0);
-    assert.deepEqual(ids, Array.from({ length: 40 }, (_, i) => `r${i}`));
+    assert.deepEqual(ids, Array.from({ length: 60 }, (_, i) => `r${i}`));
     assert.equal(most, 2);
-    for (const chunk of [1, 2, 3]) {
+    for (const chunk of [1, 4]) {
       const started = events.indexOf(`start ${chunk}`);
       assert.ok(started < events.lastIndexOf(`end ${chunk - 1}`), `chunk ${chunk} started before chunk ${chunk - 1} ended: ${events.join(', ')}`);
     }
+    // Chunk 2 is in memory while chunk 0 waits for its slow unit, so it runs in the free slot rather than waiting
+    // for chunk 0 to be written (it once did, and the GPU idled while a chunk's last unit ran).
+    assert.ok(events.indexOf('start 2') < events.lastIndexOf('end 0'), `chunk 2 runs beside chunk 0's slow unit: ${events.join(', ')}`);
   });
 
   test('a failed unit stops the job, and no unit of a later chunk still runs when it ends', async () => {

@@ -264,10 +264,6 @@ export class Job {
       for (;;) {
         const { value: chunk, done } = await next;
         if (done) break;
-        // Chunk k-2 is out of memory before chunk k+1 comes in.
-        await writtenBefore;
-        next = chunks.next();
-        next.catch(noop);
         counts.seen += chunk.size;
         if (chunk.last) progress.knowRows(counts.seen);
         // Rows done in this chunk → how far into the input the work has reached.
@@ -280,7 +276,6 @@ export class Job {
         });
         work.done.catch(noop);
         const previous = writing;
-        writtenBefore = previous;
         writing = (async () => {
           const { results, sources, rejected: failed } = await work.done;
           const rows = this.keep.rows(results, sources);
@@ -292,6 +287,11 @@ export class Job {
           await output.writeChunk(chunk.size, rejected, rows);
         })();
         writing.catch(noop);
+        // Chunk k-2 is out of memory before chunk k+1 comes in.
+        await writtenBefore;
+        writtenBefore = previous;
+        next = chunks.next();
+        next.catch(noop);
         // Once its last unit has started, the next chunk's units queue behind it.
         await work.dispatched;
       }
