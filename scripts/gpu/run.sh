@@ -23,7 +23,7 @@ if has build; then
   [ $rc -eq 0 ] || { tail -40 "$out/build.log"; exit 1; }
 fi
 if has kernels; then
-  log kernels_test; timeout 300 native/cuda/build/kernels_test > "$out/kernels.log" 2>&1; echo "kernels_test exit $?"; grep -iE "fail|tflop|error" "$out/kernels.log" | head -40
+  log kernels_test; timeout 300 native/cuda/build/kernels_test > "$out/kernels.log" 2>&1; echo "kernels_test exit $?"; grep -iE "fail|tflop|error|tokens/s|profile|layer" "$out/kernels.log" | head -60
   log smoke; timeout 120 node native/cuda/test/smoke.mjs > "$out/smoke.log" 2>&1; echo "smoke exit $?"; tail -5 "$out/smoke.log"
 fi
 if has tests; then
@@ -38,6 +38,9 @@ if has bench; then
   log hf_pll; timeout 300 python3 scripts/bench/hf_pll.py "$ckpt" "$pairs" --n 16 --out /tmp/hf_pll.json > "$out/hf_pll.log" 2>&1; cat "$out/hf_pll.log" | grep -v Warning
   log bench-cuda; timeout 300 node --import tsx scripts/bench-cuda.ts --checkpoint "$ckpt" --pairs "$pairs" --hf-embeddings /tmp/hf_fp32.npy --hf-pll /tmp/hf_pll.json --pll 16 --out "$out/bench-cuda.json" > "$out/bench.log" 2>&1
   echo "bench exit $?"; cat "$out/bench.log"
+  log "bench-cuda bf16 with IGBERT_CUDA_GEMM_TUNE=1 (GEMM algorithm timing; off by default)"
+  IGBERT_CUDA_GEMM_TUNE=1 timeout 120 node --import tsx scripts/bench-cuda.ts --checkpoint "$ckpt" --pairs "$pairs" --hf-embeddings /tmp/hf_fp32.npy --hf-pll /tmp/hf_pll.json --pll 16 --dtypes bf16 --out "$out/bench-cuda-tuned.json" > "$out/bench-tuned.log" 2>&1
+  echo "bench (tuned) exit $?"; cat "$out/bench-tuned.log"
   node --import tsx scripts/bench-cuda.ts --checkpoint "$ckpt" --pairs "$pairs" --host-only 2>&1 | tail -1
 fi
 if has e2e; then
@@ -47,3 +50,5 @@ if has e2e; then
   grep -E "Elapsed|Maximum resident|rows/s|igbert:" "$out/e2e.log" | tail -8
 fi
 log done
+# At most 8 files come back from the GPU machine: the logs travel as one archive beside the JSON.
+(cd "$out" && tar czf logs.tar.gz --remove-files ./*.log ./*.txt)

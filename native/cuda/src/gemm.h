@@ -11,13 +11,13 @@
 // reused for every M, so each output row is the same dot products in the same order whatever the batch: the
 // same bits. 16-bit contexts pick per M (speed); there a sequence's outputs vary within 16-bit rounding.
 //
-// Tuning (16-bit contexts, tune = true): the first time a shape is seen in a bucket of M (eight buckets per
+// Tuning (16-bit contexts, tune = true; IGBERT_CUDA_GEMM_TUNE=1, off by default): the first time a shape is seen in a bucket of M (eight buckets per
 // octave), the heuristic's first 8 candidates are timed on that call's own buffers (one warm-up and 3 timed runs
 // each; the stream is synchronized) and the fastest is kept for the bucket — for the whole process and every
 // context on the same GPU model, so the engines of one job (one per GPU) compute a batch the same way. GEMMs under
 // 4 GFLOP keep the heuristic's first choice. Without tuning every shape takes the heuristic's first choice.
 // Tuning picks by timing, so two processes may choose differently (bf16 results then differ within bf16 rounding);
-// IGBERT_CUDA_GEMM_TUNE=0 makes 16-bit runs reproducible across processes.
+// without it (the default) 16-bit runs are reproducible across processes.
 #pragma once
 #include <cuda_runtime.h>
 
