@@ -10,7 +10,7 @@ import type { Device } from '../runtime/engine.js';
 import { addonPath, type CudaDeviceInfo } from '../runtime/cuda/addon.js';
 import { cudaVersion, probeCuda } from '../runtime/cuda/candidate.js';
 import { PRODUCER } from '../version.js';
-import { hasGpuDevice } from './engines.js';
+import { webgpuObstacle } from './engines.js';
 
 export interface DeviceReport {
   device: Device;
@@ -34,7 +34,7 @@ export interface DoctorReport {
 export async function doctor(): Promise<DoctorReport> {
   const probe = await probeCuda();
   const cudaOk = !('reason' in probe);
-  const gpuNode = await hasGpuDevice();
+  const webgpu = await webgpuObstacle();
   const threads = availableParallelism();
   const devices: DeviceReport[] = [
     {
@@ -46,10 +46,10 @@ export async function doctor(): Promise<DoctorReport> {
     },
     {
       device: 'webgpu',
-      usable: gpuNode,
-      detail: gpuNode
-        ? 'a GPU device node is present; ONNX Runtime WebGPU (Dawn, Vulkan) may start — try --device webgpu'
-        : 'this machine shows no GPU device (/dev/dri, /dev/nvidia*)',
+      usable: webgpu === undefined,
+      detail: webgpu
+        ? webgpu.reason
+        : 'no obstacle found (a GPU device and, on Linux, the Vulkan loader); ONNX Runtime WebGPU may start — try --device webgpu',
     },
     { device: 'cpu', usable: true, detail: `ONNX Runtime CPU, ${threads} threads (fp32, fp16, int8)` },
   ];

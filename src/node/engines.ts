@@ -2,7 +2,8 @@
  * Node's engine candidates, in the order src/runtime/candidates.ts tries them: the native CUDA engine, ONNX
  * Runtime's WebGPU execution provider, ONNX Runtime on the CPU. Each reads the checkpoint's weights its own way.
  */
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { bertFromStore } from '../bert/fromStore.js';
 import type { Bert } from '../bert/modeling.js';
 import type { ConvertedFolder } from './convertedFolder.js';
@@ -44,14 +45,57 @@ export interface NodeEngineOptions {
 /** Whether this machine shows any GPU device node (Linux DRM render nodes or NVIDIA's devices). */
 export async function hasGpuDevice(): Promise<boolean> {
   for (const path of ['/dev/dri/renderD128', '/dev/nvidia0', '/dev/nvidiactl']) {
-    try {
-      await access(path);
-      return true;
-    } catch {
-      // not this one
-    }
+    if (await exists(path)) return true;
   }
   return false;
+}
+
+const VULKAN_LOADER = 'libvulkan.so.1';
+const LIBRARY_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/lib64', '/usr/local/lib'];
+
+/**
+ * Whether the Vulkan loader can be found the way the dynamic linker looks (LD_LIBRARY_PATH, the ld.so cache, the
+ * usual folders). ONNX Runtime's WebGPU (Dawn) runs on Vulkan on Linux; without the loader Dawn prints a warning with
+ * a C++ source path to stderr and finds no adapter.
+ */
+export async function hasVulkanLoader(env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  const dirs = [...(env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), ...LIBRARY_DIRS];
+  for (const dir of dirs) {
+    if (await exists(join(dir, VULKAN_LOADER))) return true;
+  }
+  try {
+    return (await readFile('/etc/ld.so.cache')).includes(VULKAN_LOADER);
+  } catch {
+    return false;
+  }
+}
+
+/** What this machine offers WebGPU, as the facts the check reads (separate so that every case can be tested). */
+export interface WebGpuHost {
+  platform: NodeJS.Platform;
+  gpuDevice: () => Promise<boolean>;
+  vulkanLoader: () => Promise<boolean>;
+}
+
+const THIS_HOST: WebGpuHost = { platform: process.platform, gpuDevice: hasGpuDevice, vulkanLoader: () => hasVulkanLoader() };
+
+/** Why ONNX Runtime's WebGPU cannot start here, found before Dawn is loaded; undefined when it may. */
+export async function webgpuObstacle(host: WebGpuHost = THIS_HOST): Promise<{ reason: string; absent?: boolean } | undefined> {
+  if (host.platform !== 'linux') return undefined;
+  if (!(await host.gpuDevice())) return { reason: 'this machine shows no GPU device', absent: true };
+  if (!(await host.vulkanLoader())) {
+    return { reason: `WebGPU runs on Vulkan here and its loader (${VULKAN_LOADER}) is not installed; on Debian/Ubuntu: apt install libvulkan1` };
+  }
+  return undefined;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The ONNX engine's weights for a precision: bound once, when the first ONNX candidate starts. */
@@ -71,8 +115,7 @@ function ortCandidate(
       if (!(WEIGHT_DTYPES as readonly string[]).includes(precision)) {
         return { reason: `ONNX Runtime runs ${WEIGHT_DTYPES.join(', ')}, not ${precision}` };
       }
-      if (device === 'webgpu' && !(await hasGpuDevice())) return { reason: 'this machine shows no GPU device', absent: true };
-      return undefined;
+      return device === 'webgpu' ? webgpuObstacle() : undefined;
     },
     async start(): Promise<Engine> {
       const bound = await bind(precision as WeightDType);

@@ -51,10 +51,32 @@ export class OrtSession implements ModelSession {
 }
 
 /**
- * ONNX Runtime's message without its log prefix ("[E:onnxruntime:, sequential_executor.cc:516 ExecuteKernel] ")
- * and without the C++ source lines that follow, so one clean sentence reaches the user.
+ * ONNX Runtime's message without its log prefix ("[E:onnxruntime:, sequential_executor.cc:516 ExecuteKernel] "),
+ * without the C++ source lines that follow and without a source location with its function signature and failed
+ * check ("/onnxruntime_src/…/webgpu_context.cc:136 onnxruntime::…::Initialize(…)::<lambda()> status == Success was
+ * false. "), so one clean sentence reaches the user.
  */
 export function firstLine(message: string): string {
   const line = message.split('\n').find((l) => l.trim()) ?? message;
-  return line.replace(/^.*?\] /, '').replace(/\s+/g, ' ').trim();
+  const text = line.replace(/^.*?\] /, '').replace(/\s+/g, ' ').trim();
+  const located = /(?:^|\s)\S+\.(?:cc|cpp|cu|h|hpp|mm):\d+ /.exec(text);
+  if (!located) return text;
+  let rest = withoutSignature(text.slice(located.index + located[0].length));
+  const check = rest.indexOf(' was false. ');
+  if (check >= 0) rest = rest.slice(check + ' was false. '.length);
+  return [text.slice(0, located.index).trim(), rest.trim()].filter(Boolean).join(' ');
+}
+
+/** Drops a leading C++ function signature ("void* ns::Class::f(const T&, int)::<lambda()> ") from a message. */
+function withoutSignature(text: string): string {
+  const name = /^(?:[\w:<>]+[*&]*\s+)?[\w:~]+(?=\()/.exec(text);
+  if (!name) return text;
+  let depth = 0;
+  let end = name[0].length;
+  for (; end < text.length; end++) {
+    if (text[end] === '(') depth++;
+    else if (text[end] === ')' && --depth === 0) break;
+  }
+  const tail = /^(?:::<[^>]*>)*\s*/.exec(text.slice(end + 1))![0];
+  return text.slice(end + 1 + tail.length);
 }
