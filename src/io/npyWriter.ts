@@ -10,7 +10,7 @@ import { UsageError } from '../errors.js';
 import { CsvRows } from './csvRows.js';
 import { assertLittleEndian, npyHeader } from './npy.js';
 import { PartialFile } from './partialFile.js';
-import { committedLength, npyIdsPath, type ResultRow, type ResultWriter, type WriterCheckpoint } from './resultWriter.js';
+import { committedLength, npyIdsPath, type ResultRow, type ResultWriter, type WriterCheckpoint } from './writerContract.js';
 
 interface NpyState {
   column: string;

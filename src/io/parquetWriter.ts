@@ -10,7 +10,7 @@ import { rm } from 'node:fs/promises';
 import { publishFile } from './outputTarget.js';
 import { addRow, ParquetAssembly, writeParquetFile, type ParquetColumn } from './parquetTable.js';
 import { PartialFile, partialPath, writeError } from './partialFile.js';
-import { committedLength, type ResultRow, type ResultWriter, type WriterCheckpoint } from './resultWriter.js';
+import { committedLength, type ResultRow, type ResultWriter, type WriterCheckpoint } from './writerContract.js';
 import { readSpool, spoolFrame } from './spool.js';
 
 interface ParquetState {

@@ -13,35 +13,11 @@ import { CsvRows } from './csvRows.js';
 import { checkTargetTakes, outputFormat, type OutputFormat } from './outputFormats.js';
 import { plainTarget, type OutputTarget } from './outputTarget.js';
 import { openSink, type ByteSink } from './partialFile.js';
+import { committedLength, npyIdsPath, type ResultWriter, type ResultRow, type WriterCheckpoint } from './writerContract.js';
 
-export type ResultRow = Record<string, unknown>;
-
-export interface WriterCheckpoint {
-  /** Committed length of each file, by role ("body", "ids"). */
-  files: Record<string, number>;
-  state?: unknown;
-}
-
-export interface ResultWriter {
-  write(row: ResultRow): Promise<void>;
-  commit(): Promise<WriterCheckpoint>;
-  /** Completes the files (NPY header, Parquet footer) and renames them into place. */
-  finish(): Promise<void>;
-  /** Closes without publishing; `remove` deletes the partial files too. */
-  abandon(remove: boolean): Promise<void>;
-}
+export { committedLength, npyIdsPath, type ResultRow, type ResultWriter, type WriterCheckpoint } from './writerContract.js';
 
 export { OUTPUT_FORMATS, outputFormat, type OutputFormat } from './outputFormats.js';
-
-/** The NPY writer's second file: ids and the other scalar columns, one CSV row per matrix row. */
-export function npyIdsPath(path: string): string {
-  return `${path.replace(/\.npy$/i, '')}.ids.csv`;
-}
-
-/** The committed length of one of a writer's files ("body", "ids") in a checkpoint; undefined for a fresh run. */
-export function committedLength(resume: WriterCheckpoint | undefined, role: string): number | undefined {
-  return resume && (resume.files[role] ?? 0);
-}
 
 /** Every file a writer of `format` publishes for the file target `path`. */
 export function writtenFiles(path: string, format: OutputFormat): string[] {

@@ -13,7 +13,7 @@
  *   change how text is split; we do not implement them, so they are refused rather than approximated.
  */
 import { CheckpointError, UnsupportedError } from '../errors.js';
-import type { BertTokenizerOptions, SpecialTokenName } from './bertTokenizer.js';
+import type { BertTokenizerOptions, SpecialTokenName } from './tokenizerOptions.js';
 
 const SPECIAL_TOKEN_NAMES: readonly SpecialTokenName[] = ['unk', 'sep', 'pad', 'cls', 'mask'];
 const TOKENIZER_CLASSES = new Set(['BertTokenizer', 'BertTokenizerFast']);
