@@ -18,6 +18,7 @@ import { embedEncoded, IgBert, IgBertModel, openCheckpoint, type AntibodyRecord 
 import { storedTensor } from '../src/node/engines.js';
 import { loadCudaAddon, type CudaContext, type CudaDType, type NativeBatch, type NativeProgram } from '../src/runtime/cuda/addon.js';
 import { CudaEngine } from '../src/runtime/cuda/cudaEngine.js';
+import { cosine } from '../test/support/compare.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -58,17 +59,6 @@ function readNpy(path: string): { rows: number; cols: number; data: Float32Array
   return { rows, cols, data: new Float32Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + start + rows * cols * 4)) };
 }
 
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += (a[i] as number) * (b[i] as number);
-    na += (a[i] as number) ** 2;
-    nb += (b[i] as number) ** 2;
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ seconds: number; value: T }> {
   const start = performance.now();

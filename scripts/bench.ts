@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { IgBert } from '../src/index.js';
 import { planBatches } from '../src/batches/planBatches.js';
 import { SeededRandom } from '../src/init/random.js';
+import { cosine } from '../test/support/compare.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -97,17 +98,6 @@ async function worker(dtype: 'fp32' | 'fp16' | 'int8', job: { pairs: Pair[] }): 
   );
 }
 
-function cosine(a: number[], b: number[]): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += (a[i] as number) * (b[i] as number);
-    na += (a[i] as number) ** 2;
-    nb += (b[i] as number) ** 2;
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 function maxRelDiff(a: number[][], b: number[][]): number {
   let diff = 0;

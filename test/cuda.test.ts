@@ -23,20 +23,10 @@ import { MultiEngine } from '../src/runtime/multiEngine.js';
 import { addonPath, loadCudaAddon } from '../src/runtime/cuda/addon.js';
 import { CHECKPOINTS } from './helpers.js';
 import { CUDA_UNAVAILABLE } from './support/engines.js';
+import { cosine } from './support/compare.js';
 
 const skip = CUDA_UNAVAILABLE ? `no CUDA engine on this machine (${CUDA_UNAVAILABLE})` : false;
 
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += (a[i] as number) * (b[i] as number);
-    na += (a[i] as number) ** 2;
-    nb += (b[i] as number) ** 2;
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 function maxRelative(actual: Float32Array, expected: Float32Array): number {
   let worst = 0;

@@ -6,20 +6,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { IgBert } from '../src/index.js';
 import { CHECKPOINTS, FIXTURES, readJson } from './helpers.js';
+import { cosine } from './support/compare.js';
 
 const records = readJson(join(FIXTURES, 'reference', 'mlm-h64.json')).records.map(({ id, heavy, light }: any) => ({ id, heavy, light }));
 
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += (a[i] as number) * (b[i] as number);
-    na += (a[i] as number) ** 2;
-    nb += (b[i] as number) ** 2;
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 test('fp16 and int8: cached conversion, embeddings close to fp32', async () => {
   process.env['IGBERT_CACHE_DIR'] = mkdtempSync(join(tmpdir(), 'igbert-cache-'));
