@@ -58,6 +58,20 @@ export class ProgramOps implements BertOps<CudaValue> {
       if (activation !== 'none') throw new Error(`${pending.dense.prefix}: its output was already used without ${activation}`);
       return pending.done;
     }
+    pending.done = this.pushLinear(pending, activation, dtype);
+    return pending.done;
+  }
+
+  /** linear(x) + residual as one GEMM; the sum is a new tensor (the Linear's own output is never materialized). */
+  private linearPlus(pending: PendingLinear, residual: Tensor): Tensor {
+    if (residual.rows !== pending.input.rows || residual.cols !== pending.dense.outFeatures) {
+      throw new Error(`${pending.dense.prefix}: the residual's shape differs from the Linear's output`);
+    }
+    return this.pushLinear(pending, 'none', 'compute', residual);
+  }
+
+  /** One `linear` op (GEMM, bias, activation, optionally + residual) into a new tensor. */
+  private pushLinear(pending: PendingLinear, activation: 'none' | 'gelu' | 'tanh', dtype: 'compute' | 'f32', residual?: Tensor): Tensor {
     const out = this.tensor(pending.input.rows, pending.dense.outFeatures, dtype);
     this.ops.push({
       op: 'linear',
@@ -66,25 +80,7 @@ export class ProgramOps implements BertOps<CudaValue> {
       weights: [this.weight(pending.dense.weight)],
       biases: [this.weight(pending.dense.bias)],
       activation,
-    });
-    pending.done = out;
-    return out;
-  }
-
-  /** linear(x) + residual as one GEMM; the sum is a new tensor (the Linear's own output is never materialized). */
-  private linearPlus(pending: PendingLinear, residual: Tensor): Tensor {
-    if (residual.rows !== pending.input.rows || residual.cols !== pending.dense.outFeatures) {
-      throw new Error(`${pending.dense.prefix}: the residual's shape differs from the Linear's output`);
-    }
-    const out = this.tensor(pending.input.rows, pending.dense.outFeatures);
-    this.ops.push({
-      op: 'linear',
-      out: out.id,
-      input: pending.input.id,
-      weights: [this.weight(pending.dense.weight)],
-      biases: [this.weight(pending.dense.bias)],
-      activation: 'none',
-      residual: residual.id,
+      ...(residual ? { residual: residual.id } : {}),
     });
     return out;
   }
