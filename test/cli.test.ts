@@ -1,7 +1,7 @@
 /** The CLI end to end, as a user (or the independent harness) runs it: real processes, real files, exit codes. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -176,5 +176,29 @@ describe('igbert init', () => {
       assert.equal(run.code, 2, run.stderr);
       assert.match(run.stderr, message);
     }
+  });
+});
+
+describe('environment variables', () => {
+  /** Every IGBERT_* variable read under `dir` (process.env / env lookups in JS and TS, getenv in C++). */
+  const readsUnder = (dir: string, extensions: RegExp): Set<string> => {
+    const found = new Set<string>();
+    for (const path of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+      if (!extensions.test(path) || path.split(/[\\/]/).includes('build')) continue;
+      const text = readFileSync(join(dir, path), 'utf8');
+      for (const m of text.matchAll(/env(?:\.|\[['"])(IGBERT_[A-Z0-9_]+)|getenv\("(IGBERT_[A-Z0-9_]+)"\)/g)) found.add((m[1] ?? m[2])!);
+    }
+    return found;
+  };
+
+  test('every IGBERT_* variable the code reads is documented: `igbert --help` for the CLI, native/cuda/README.md for the addon', () => {
+    const cli = readsUnder(join(ROOT, 'src'), /\.ts$/);
+    const native = readsUnder(join(ROOT, 'native', 'cuda'), /\.(cpp|cu|h|mjs)$/);
+    assert.ok(cli.has('IGBERT_CUDA_ADDON') && cli.has('IGBERT_CACHE_DIR'), `the scan finds the CLI's variables: ${[...cli]}`);
+    assert.ok(native.has('IGBERT_CUDA_GEMM_TUNE') && native.has('IGBERT_CUDA_ARCH'), `the scan finds the addon's variables: ${[...native]}`);
+    const help = igbert(['--help']).stdout;
+    assert.deepEqual([...cli].filter((name) => !help.includes(name)), [], 'missing from igbert --help');
+    const readme = readFileSync(join(ROOT, 'native', 'cuda', 'README.md'), 'utf8');
+    assert.deepEqual([...native].filter((name) => !readme.includes(name)), [], 'missing from native/cuda/README.md');
   });
 });

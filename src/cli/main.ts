@@ -22,7 +22,10 @@ Environment:
   HF_HUB_OFFLINE=1                use the cache only (as --offline)
   HTTPS_PROXY, HTTP_PROXY, NO_PROXY  proxy for Hub downloads, and hosts reached directly
   IGBERT_CACHE_DIR                converted fp16/int8 weights (default ~/.cache/igbert)
-More: docs/hub.md (downloads), docs/pipeline.md (datasets at scale).`;
+  IGBERT_CUDA_ADDON               the CUDA engine's addon to load (default native/cuda/build/igbert_cuda.node here)
+  IGBERT_CUDA_GEMM_TUNE=1         --device cuda: time cuBLASLt's candidate GEMM algorithms per batch size (off: the
+                                  heuristic's choice, reproducible across processes; timing gained nothing measurable)
+More: docs/hub.md (downloads), docs/pipeline.md (datasets at scale), docs/engines.md and native/cuda/README.md (GPUs).`;
 
 export function buildProgram(): Command {
   const program = new Command('igbert')
