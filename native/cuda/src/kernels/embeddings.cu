@@ -48,9 +48,8 @@ void launchEmbeddings(const int32_t* ids, const int32_t* types, const int32_t* p
                       const float* gamma, const float* beta, float eps, TensorRef out, cudaStream_t stream) {
   if (tokens <= 0) return;
   int nch = layerNormChunks(cols);
-  const size_t outBytes = dtypeSize(out.dtype);
   if (!aligned16(word) || !aligned16(tokenType) || !aligned16(position) || !aligned16(gamma) || !aligned16(beta) ||
-      !aligned16(out.ptr) || (out.ld * outBytes) % 16 != 0)
+      !rowsAligned(out))
     nch = 0;
   const dim3 grid(unsigned((tokens + kWarps - 1) / kWarps)), block(kWarps * 32);
   withType(tableType, [&](auto tt) {

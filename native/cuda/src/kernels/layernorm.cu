@@ -39,8 +39,6 @@ __global__ void __launch_bounds__(kWarps * 32)
   }
 }
 
-bool rowsAligned(const TensorRef& t) { return aligned16(t.ptr) && (t.ld * int64_t(dtypeSize(t.dtype))) % 16 == 0; }
-
 }  // namespace
 
 void launchLayerNorm(TensorRef in, const TensorRef* residual, int64_t rows, int64_t cols, const float* gamma,

@@ -85,4 +85,7 @@ inline int layerNormChunks(int64_t cols) {
 
 inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
 
+// Every row of `t` starts on a 16-byte boundary (the register path's 16-byte loads and stores).
+inline bool rowsAligned(const TensorRef& t) { return aligned16(t.ptr) && (t.ld * int64_t(dtypeSize(t.dtype))) % 16 == 0; }
+
 }  // namespace igb
