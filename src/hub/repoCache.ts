@@ -13,8 +13,9 @@
  * renamed into place (Python's own comment says the same).
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, lstat, mkdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
+import { pathExists } from '../io/pathExists.js';
 
 export const COMMIT_HASH = /^[0-9a-f]{40}$/;
 
@@ -24,15 +25,6 @@ const CACHEDIR_TAG =
   '# This file is a cache directory tag created by huggingface_hub.\n' +
   '# For information about cache directory tags, see:\n' +
   '#\thttps://bford.info/cachedir/\n';
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path); // follows symlinks: a snapshot link whose blob is gone does not count
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A fresh name beside `path`, so that concurrent writers (igbert or Python) never share a temporary file. */
 export function temporaryPath(path: string, suffix: string): string {
@@ -85,20 +77,20 @@ export class RepoCache {
   }
 
   hasSnapshot(commit: string): Promise<boolean> {
-    return exists(this.snapshotDir(commit));
+    return pathExists(this.snapshotDir(commit));
   }
 
   hasFile(commit: string, file: string): Promise<boolean> {
-    return exists(join(this.snapshotDir(commit), file));
+    return pathExists(join(this.snapshotDir(commit), file));
   }
 
   hasBlob(etag: string): Promise<boolean> {
-    return exists(this.blobPath(etag));
+    return pathExists(this.blobPath(etag));
   }
 
   /** Whether the Hub said 404 for `file` at `commit` (recorded by igbert, or by Python for transformers). */
   isKnownAbsent(commit: string, file: string): Promise<boolean> {
-    return exists(join(this.folder, '.no_exist', commit, file));
+    return pathExists(join(this.folder, '.no_exist', commit, file));
   }
 
   async markAbsent(commit: string, file: string): Promise<void> {
@@ -139,6 +131,6 @@ export class RepoCache {
   async prepare(): Promise<void> {
     await mkdir(join(this.folder, 'blobs'), { recursive: true });
     const tag = resolve(this.cacheDir, 'CACHEDIR.TAG');
-    if (!(await exists(tag))) await writeFile(tag, CACHEDIR_TAG).catch(() => undefined);
+    if (!(await pathExists(tag))) await writeFile(tag, CACHEDIR_TAG).catch(() => undefined);
   }
 }

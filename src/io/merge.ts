@@ -7,7 +7,7 @@
  * complete shards of one job, in order, is the CLI's check (src/cli/commands/merge.ts): it reads the runs' records.
  */
 import { createReadStream } from 'node:fs';
-import { access, open, rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { FileError, UsageError } from '../errors.js';
 import { NPY_HEADER_BYTES, npyHeader, parseNpyHeader } from './npy.js';
@@ -15,6 +15,7 @@ import { COLUMNS_METADATA_KEY, widenColumn, writeParquetFile, type ParquetColumn
 import { assertNotAnInput, publishFile, resolveOutputTarget } from './outputTarget.js';
 import { PartialFile, partialPath } from './partialFile.js';
 import { npyIdsPath, outputFormat, writtenFiles, type OutputFormat } from './resultWriter.js';
+import { pathExists } from './pathExists.js';
 
 export interface MergeResult {
   format: OutputFormat;
@@ -35,7 +36,7 @@ export async function mergeOutputs(given: string, shards: readonly string[], for
     if (format === undefined && outputFormat(shard) !== resolved) {
       throw new UsageError(`${shard} is not a ${resolved} file like ${given}; merge files of one format.`);
     }
-    if (!(await exists(shard))) throw new FileError(`shard output ${shard} does not exist; did that shard finish?`);
+    if (!(await pathExists(shard))) throw new FileError(`shard output ${shard} does not exist; did that shard finish?`);
   }
   await check?.();
   switch (resolved) {
@@ -182,7 +183,7 @@ function storedFromParquet(column: ParquetColumn, value: unknown): unknown {
 
 async function mergeErrorLogs(output: string, shards: readonly string[]): Promise<number> {
   const logs: string[] = [];
-  for (const shard of shards) if (await exists(`${shard}.errors.jsonl`)) logs.push(`${shard}.errors.jsonl`);
+  for (const shard of shards) if (await pathExists(`${shard}.errors.jsonl`)) logs.push(`${shard}.errors.jsonl`);
   const target = `${output}.errors.jsonl`;
   if (logs.length === 0) {
     await rm(target, { force: true });
@@ -192,11 +193,4 @@ async function mergeErrorLogs(output: string, shards: readonly string[]): Promis
   let lines = 0;
   for await (const chunk of createReadStream(target) as AsyncIterable<Buffer>) for (const byte of chunk) if (byte === 0x0a) lines++;
   return lines;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
 }

@@ -2,7 +2,7 @@
  * Node's engine candidates, in the order src/runtime/candidates.ts tries them: the native CUDA engine, ONNX
  * Runtime's WebGPU execution provider, ONNX Runtime on the CPU. Each reads the checkpoint's weights its own way.
  */
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bertFromStore } from '../bert/fromStore.js';
 import type { Bert } from '../bert/modeling.js';
@@ -21,6 +21,7 @@ import { OrtEngine, type OrtEngineOptions } from '../runtime/ort/ortEngine.js';
 import { WEIGHT_DTYPES, type WeightDType } from '../runtime/ort/conversion.js';
 import type { SafetensorsFile } from '../weights/safetensors.js';
 import type { WeightStore } from '../weights/weightStore.js';
+import { pathExists } from '../io/pathExists.js';
 
 /** A checkpoint opened on Node: the engine-neutral part and the files its weights are read from. */
 export interface OpenedCheckpoint {
@@ -45,7 +46,7 @@ export interface NodeEngineOptions {
 /** Whether this machine shows any GPU device node (Linux DRM render nodes or NVIDIA's devices). */
 export async function hasGpuDevice(): Promise<boolean> {
   for (const path of ['/dev/dri/renderD128', '/dev/nvidia0', '/dev/nvidiactl']) {
-    if (await exists(path)) return true;
+    if (await pathExists(path)) return true;
   }
   return false;
 }
@@ -61,7 +62,7 @@ const LIBRARY_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu',
 export async function hasVulkanLoader(env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
   const dirs = [...(env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), ...LIBRARY_DIRS];
   for (const dir of dirs) {
-    if (await exists(join(dir, VULKAN_LOADER))) return true;
+    if (await pathExists(join(dir, VULKAN_LOADER))) return true;
   }
   try {
     return (await readFile('/etc/ld.so.cache')).includes(VULKAN_LOADER);
@@ -87,15 +88,6 @@ export async function webgpuObstacle(host: WebGpuHost = THIS_HOST): Promise<{ re
     return { reason: `WebGPU runs on Vulkan here and its loader (${VULKAN_LOADER}) is not installed; on Debian/Ubuntu: apt install libvulkan1` };
   }
   return undefined;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The ONNX engine's weights for a precision: bound once, when the first ONNX candidate starts. */

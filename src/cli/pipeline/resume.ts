@@ -2,13 +2,13 @@
  * Where a run starts: from the first row (a stale record removed), or — with --resume — from the checkpoint of an
  * interrupted run of the same job, or not at all when a run of the same job already completed the output.
  */
-import { access } from 'node:fs/promises';
 import { UsageError } from '../../errors.js';
 import { inputIdentity } from '../../io/inputSource.js';
 import { partialPath } from '../../io/partialFile.js';
 import { assertSameJob, progressPath, readCheckpoint, removeCheckpoint, sameIdentity, writeCheckpoint, type FileIdentity, type JobCheckpoint } from '../checkpoint.js';
 import { EXIT } from '../exitCodes.js';
 import { RejectLog } from '../rejects.js';
+import { pathExists } from '../../io/pathExists.js';
 
 export type StartPoint = { checkpoint?: JobCheckpoint; finished?: undefined } | { finished: number };
 
@@ -49,9 +49,9 @@ export async function startPoint(
     note(`${output} is complete (made with the same options): nothing to do.`);
     return { finished: exitCode };
   }
-  if (published && !(await exists(partialPath(output)))) {
+  if (published && !(await pathExists(partialPath(output)))) {
     // Killed while publishing the files: the output is complete; publish the error log and record the run as finished.
-    if (checkpoint.rejects.count > 0 && (await exists(partialPath(`${output}.errors.jsonl`)))) {
+    if (checkpoint.rejects.count > 0 && (await pathExists(partialPath(`${output}.errors.jsonl`)))) {
       await (await RejectLog.resume(output, checkpoint.rejects)).close();
     }
     await writeCheckpoint(output, { ...checkpoint, finished: published });
@@ -64,12 +64,5 @@ export async function startPoint(
 
 /** Size and time of a published output; undefined when there is none. */
 export async function outputIdentity(path: string): Promise<FileIdentity | undefined> {
-  return (await exists(path)) ? inputIdentity(path) : undefined;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
+  return (await pathExists(path)) ? inputIdentity(path) : undefined;
 }
