@@ -630,7 +630,7 @@ void Context::enqueueOp(const Program& prog, size_t i, RunMemory& mem, const Bat
         const AttnTile* tiles = L.tiles(L.attnTiles[a]);
         switch (opl.attention) {
           case AttnKernel::Flash:
-            launchAttentionFlash(ref(op.q), ref(op.k), ref(op.v), ref(op.out), op.heads, tiles, L.numTiles[a], int(L.tileRows[a]), s);
+            launchAttentionFlash(ref(op.q), ref(op.k), ref(op.v), ref(op.out), op.heads, tiles, L.numTiles[a], int(L.tileRows[a]), 0, s);
             break;
           case AttnKernel::Tiled:
             launchAttentionTiled(ref(op.q), ref(op.k), ref(op.v), ref(op.out), op.heads, opl.headDim, tiles, L.numTiles[a], s);

@@ -153,6 +153,8 @@ double relErr(const std::vector<float>& out, const std::vector<double>& ref, int
 std::vector<double> toDouble(const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); }
 
 std::string lengthsName(const std::vector<int32_t>& lens) {
+  if (lens.size() > 16 && std::all_of(lens.begin(), lens.end(), [&](int32_t l) { return l == lens[0]; }))
+    return std::to_string(lens.size()) + "x" + std::to_string(lens[0]);
   std::string s;
   for (int32_t l : lens) s += (s.empty() ? "" : ",") + std::to_string(l);
   return s;
@@ -298,18 +300,27 @@ std::vector<AttnTile> makeTiles(const std::vector<int32_t>& lens, int tile) {
   return tiles;
 }
 
-// Which attention kernel a test runs: the tensor-core kernel with its two query tiles, the exact tiled kernel
-// and the exact reference.
-enum class Attn { Flash128, Flash64, Tiled, Simple };
+// Which attention kernel a test runs: the tensor-core kernel with its two query tiles (128 rows: with the stage
+// count the engine picks for this GPU, and with 2 and 3 stages), the exact tiled kernel and the exact reference.
+enum class Attn { Flash128, Flash128s3, Flash128s2, Flash64, Tiled, Simple };
 const char* attnName(Attn a) {
-  return a == Attn::Flash128 ? "flash128" : a == Attn::Flash64 ? "flash64" : a == Attn::Tiled ? "tiled" : "simple";
+  switch (a) {
+    case Attn::Flash128: return "flash128";
+    case Attn::Flash128s3: return "flash128/3";
+    case Attn::Flash128s2: return "flash128/2";
+    case Attn::Flash64: return "flash64";
+    case Attn::Tiled: return "tiled";
+    default: return "simple";
+  }
 }
+bool isFlash(Attn a) { return a != Attn::Tiled && a != Attn::Simple; }
 int attnTileRows(Attn a) {
-  return a == Attn::Flash128 ? 128 : a == Attn::Flash64 ? 64 : a == Attn::Tiled ? kTiledQueryTile : kSimpleQueryTile;
+  return a == Attn::Flash64 ? 64 : isFlash(a) ? 128 : a == Attn::Tiled ? kTiledQueryTile : kSimpleQueryTile;
 }
 void launchAttention(Attn a, TensorRef q, TensorRef k, TensorRef v, TensorRef o, int heads, int d, const AttnTile* tiles,
                      int64_t numTiles) {
-  if (a == Attn::Flash128 || a == Attn::Flash64) launchAttentionFlash(q, k, v, o, heads, tiles, numTiles, attnTileRows(a), nullptr);
+  const int stages = a == Attn::Flash128s3 ? 3 : a == Attn::Flash128s2 || a == Attn::Flash64 ? 2 : 0;
+  if (isFlash(a)) launchAttentionFlash(q, k, v, o, heads, tiles, numTiles, attnTileRows(a), stages, nullptr);
   else if (a == Attn::Tiled) launchAttentionTiled(q, k, v, o, heads, d, tiles, numTiles, nullptr);
   else launchAttentionSimple(q, k, v, o, heads, d, tiles, numTiles, nullptr);
 }
@@ -340,7 +351,7 @@ void testAttentionCase(DType t, int heads, int d, Attn kernel, const std::vector
 void testAttention() {
   const auto lens = testLengths();
   for (DType t : {DType::BF16, DType::F16}) {
-    for (Attn a : {Attn::Flash128, Attn::Flash64}) {
+    for (Attn a : {Attn::Flash128, Attn::Flash128s3, Attn::Flash128s2, Attn::Flash64}) {
       testAttentionCase(t, 2, 64, a, lens);
       testAttentionCase(t, 1, 64, a, {64});
       testAttentionCase(t, 3, 64, a, {5, 200, 17});
@@ -348,6 +359,8 @@ void testAttention() {
     testAttentionCase(t, 1, 64, Attn::Flash128, {128, 129, 231});
   }
   if (kSim && std::getenv("IGB_SIM_LONG")) testAttentionCase(DType::BF16, 1, 64, Attn::Flash128, {2100});  // ~10 CPU minutes
+  // More query tiles than a grid's y dimension takes (65,535): the launcher splits the grid.
+  if (!kSim) testAttentionCase(DType::BF16, 1, 64, Attn::Flash128, std::vector<int32_t>(70000, 1));
   for (DType t : kAll) {
     testAttentionCase(t, 2, 64, Attn::Tiled, lens);
     testAttentionCase(t, 4, 32, Attn::Tiled, kSim ? std::vector<int32_t>{1, 63, 65, 130} : lens);
@@ -1103,11 +1116,14 @@ void benchKernels() {
         o{y->p, H, dt};
     const double ms = timeMs([&] { launchAttention(a, q, k, v, o, int(heads), 64, dTiles->as<AttnTile>(), int64_t(tl.size())); }, reps);
     const double flops = 4.0 * double(seqs) * L * L * 64 * heads;
-    std::printf("attention %-8s %s (16 x 64, %lld x %lld tokens) %8.3f ms  %7.1f TFLOP/s (useful FLOPs)\n", attnName(a), dtypeName(dt),
+    std::printf("attention %-10s %s (16 x 64, %lld x %lld tokens) %8.3f ms  %7.1f TFLOP/s (useful FLOPs)\n", attnName(a), dtypeName(dt),
                 (long long)seqs, (long long)L, ms, flops / (ms * 1e-3) / 1e12);
     return ms;
   };
   layerBefore += attention(Attn::Flash64, t, x->p, S, 10);  // the 4-warp configuration (efe968e's kernel + this change's math)
+  attention(Attn::Flash128s2, t, x->p, S, 10);               // two stages: the double buffering before the stage ring
+  attention(Attn::Flash128s3, t, x->p, S, 10);
+  std::printf("  (flash128 runs with %d stages on this GPU)\n", flashAttentionStages(128));
   layerAfter += attention(Attn::Flash128, t, x->p, S, 10);
   attention(Attn::Tiled, t, x->p, S, 3);
   attention(Attn::Simple, t, x->p, S, 3);

@@ -1,9 +1,16 @@
 // Tensor-core attention for head size 64 in bf16/fp16 (FlashAttention-2 style, written from the PTX ISA's
-// fragment layouts): one block per (query tile of one packed sequence, head); W warps each owning 16 query rows
+// fragment layouts): one block per (head, query tile of one packed sequence); W warps each owning 16 query rows
 // (W = 8 by default: 128-row tiles, so a 231-token sequence is 2 blocks per head and its K/V are read twice,
 // not 4 times as with 64-row tiles; W = 4, the previous 64-row configuration, stays selectable for comparison).
-// K/V tiles stream through double-buffered shared memory with cp.async (the next tile loads while this one is
-// computed on); Q is staged in the second buffer until its fragments are in registers. Per key tile of 64:
+// At antibody lengths the kernel is bound by memory latency, not by the tensor cores (a 231-token sequence has 4
+// key tiles; 13.7 MFLOP per head against ~118 KB of Q/K/V/O), so it keeps many bytes in flight:
+//   - K/V tiles stream through a ring of kStages shared-memory stages with cp.async groups: Q and the first
+//     kStages-1 key tiles are requested at once, and each iteration requests the tile kStages-1 ahead (with 4
+//     stages all four key tiles of a 231-token sequence are in flight before the first is computed on);
+//   - the grid's fastest dimension is the head: the 16 heads of one query tile run side by side and read the
+//     same token rows (adjacent 128-byte column blocks of one [tokens, 3·hidden] QKV row), and the two query
+//     tiles of a sequence run close together, so the second read of its K/V comes from L2.
+// Per key tile of 64:
 //   S = Q K^T      mma.m16n8k16 (Q fragments in registers for the whole loop, K via ldmatrix)
 //   online softmax in fp32 on the raw scores (running row max m and sum l); p = 2^(s·c - m·c) with
 //                  c = log2(e)/sqrt(d) is one FMA and one ex2.approx per score
@@ -39,19 +46,29 @@ __device__ __forceinline__ void loadRowsAsync(T (*dst)[LDS], const T* __restrict
   }
 }
 
-// 4 warps: 4 blocks per SM; 8 warps: 2 — 16 warps and 128 registers per thread either way.
-template <class T, int kWarps>
+// Shared memory of one block: Q's BQ rows, then kStages stages of (K tile, V tile).
+template <int kWarps, int kStages> constexpr int flashSmemBytes() { return (kWarps * 16 + kStages * 2 * BK) * LDS * 2; }
+
+// 4 warps (2 stages, 46 KB): 4 blocks per SM; 8 warps (up to 4 stages, 92 KB): 2 — 16 warps and 128 registers
+// per thread either way.
+template <class T, int kWarps, int kStages>
 __global__ void __launch_bounds__(kWarps * 32, 16 / kWarps)
     flashAttentionKernel(const T* __restrict__ q, int64_t ldq, const T* __restrict__ k, int64_t ldk, const T* __restrict__ v,
                          int64_t ldv, T* __restrict__ out, int64_t ldo, const AttnTile* __restrict__ tiles, float scaleLog2) {
   constexpr int kThreads = kWarps * 32, BQ = kWarps * 16;
-  static_assert(BQ <= 2 * BK, "Q is staged in the second K/V buffer");
-  // K0, V0, K1, V1 (36 KiB). Q's BQ rows are staged in K1 (and V1): adjacent rows of one array.
-  alignas(16) __shared__ T sm[4][BK][LDS];
-  T (*Qs)[LDS] = sm[2];
+  static_assert(kStages >= 2, "a stage is refilled one iteration after it was computed on");
+#ifdef IGB_SIM
+  T (*smem)[LDS] = static_cast<T (*)[LDS]>(::sim::dynamicShared());
+#else
+  extern __shared__ __align__(16) unsigned char smemBytes[];
+  T (*smem)[LDS] = reinterpret_cast<T (*)[LDS]>(smemBytes);
+#endif
+  T (*Qs)[LDS] = smem;
+  auto stageK = [&](int kt) { return smem + BQ + (kt % kStages) * 2 * BK; };
+  auto stageV = [&](int kt) { return smem + BQ + (kt % kStages) * 2 * BK + BK; };
 
-  const AttnTile tile = tiles[blockIdx.x];
-  const int64_t col = int64_t(blockIdx.y) * D;
+  const AttnTile tile = tiles[blockIdx.y];
+  const int64_t col = int64_t(blockIdx.x) * D;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int g = lane >> 2, t = lane & 3;   // fragment row group and thread-in-group
   const int mi = lane >> 3, mr = lane & 7; // ldmatrix: which 8x8 matrix this lane addresses, and its row
@@ -59,37 +76,42 @@ __global__ void __launch_bounds__(kWarps * 32, 16 / kWarps)
   const bool active = warp * 16 < qValid;  // warp-uniform: does this warp own a query row of the sequence?
   const T* kSeq = k + int64_t(tile.start) * ldk + col;
   const T* vSeq = v + int64_t(tile.start) * ldv + col;
+  const int keyTiles = (tile.len + BK - 1) / BK;
+  // Requests key tile kt (if there is one) into its stage and closes a cp.async group either way, so that
+  // "group kt holds tile kt" holds for every kt and the waits below can count.
+  auto requestTile = [&](int kt) {
+    if (kt < keyTiles) {
+      const int valid = min(BK, tile.len - kt * BK);
+      loadRowsAsync<kThreads, BK>(stageK(kt), kSeq + int64_t(kt) * BK * ldk, ldk, valid);
+      loadRowsAsync<kThreads, BK>(stageV(kt), vSeq + int64_t(kt) * BK * ldv, ldv, valid);
+    }
+    cpAsyncCommit();
+  };
 
-  loadRowsAsync<kThreads, BQ>(Qs, q + int64_t(tile.start + tile.q0) * ldq + col, ldq, qValid);
-  loadRowsAsync<kThreads, BK>(sm[0], kSeq, ldk, min(BK, tile.len));
-  loadRowsAsync<kThreads, BK>(sm[1], vSeq, ldv, min(BK, tile.len));
-  cpAsyncWaitAll();
-  __syncthreads();
-  // A fragments of this warp's 16 query rows, for the 4 k-steps of 16 head dims.
-  uint32_t qf[4][4];
+  loadRowsAsync<kThreads, BQ>(Qs, q + int64_t(tile.start + tile.q0) * ldq + col, ldq, qValid);  // in group 0
 #pragma unroll
-  for (int ks = 0; ks < 4; ++ks) ldmatrixX4(qf[ks], &Qs[warp * 16 + mr + (mi & 1) * 8][ks * 16 + (mi >> 1) * 8]);
-  __syncthreads();  // every warp holds its Q fragments: the second buffer may now receive key tile 1
+  for (int kt = 0; kt < kStages - 1; ++kt) requestTile(kt);
 
-  float o[8][4];  // output accumulator: 8 n-tiles of 8 head dims
+  uint32_t qf[4][4];  // A fragments of this warp's 16 query rows, for the 4 k-steps of 16 head dims
+  float o[8][4];      // output accumulator: 8 n-tiles of 8 head dims
 #pragma unroll
   for (int n = 0; n < 8; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
   float m[2] = {-INFINITY, -INFINITY};  // running max of rows g and g+8 (raw scores)
   float l[2] = {0.f, 0.f};              // this thread's share of the running sums
 
-  const int keyTiles = (tile.len + BK - 1) / BK;
   for (int kt = 0; kt < keyTiles; ++kt) {
-    const int buf = kt & 1;
-    const int kValid = min(BK, tile.len - kt * BK);
-    if (kt + 1 < keyTiles) {
-      // Prefetch the next key tile into the other buffer (everyone finished reading it: barrier at the loop end).
-      const int nValid = min(BK, tile.len - (kt + 1) * BK);
-      loadRowsAsync<kThreads, BK>(sm[2 * (buf ^ 1)], kSeq + int64_t(kt + 1) * BK * ldk, ldk, nValid);
-      loadRowsAsync<kThreads, BK>(sm[2 * (buf ^ 1) + 1], vSeq + int64_t(kt + 1) * BK * ldv, ldv, nValid);
+    // Groups 0..kt+kStages-2 are committed: waiting until kStages-2 remain means tile kt (and Q) landed.
+    cpAsyncWaitGroup<kStages - 2>();
+    __syncthreads();  // everyone's copies of tile kt are visible, and everyone is done with tile kt-1's stage
+    requestTile(kt + kStages - 1);  // into tile kt-1's stage
+    if (kt == 0 && active) {
+#pragma unroll
+      for (int ks = 0; ks < 4; ++ks) ldmatrixX4(qf[ks], &Qs[warp * 16 + mr + (mi & 1) * 8][ks * 16 + (mi >> 1) * 8]);
     }
+    const int kValid = min(BK, tile.len - kt * BK);
     if (active) {
-      T (*Ks)[LDS] = sm[2 * buf];
-      T (*Vs)[LDS] = sm[2 * buf + 1];
+      T (*Ks)[LDS] = stageK(kt);
+      T (*Vs)[LDS] = stageV(kt);
       float s[8][4];  // scores: 16 rows x 64 keys as 8 n-tiles of 8 keys
 #pragma unroll
       for (int n = 0; n < 8; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
@@ -163,9 +185,8 @@ __global__ void __launch_bounds__(kWarps * 32, 16 / kWarps)
         }
       }
     }
-    cpAsyncWaitAll();  // this thread's part of the next tile has landed
-    __syncthreads();   // everyone's has, and everyone is done with buffer `buf`, which the next iteration refills
   }
+  cpAsyncWaitAll();  // only empty groups are left; nothing may be in flight when the block ends
   if (!active) return;
 
 #pragma unroll
@@ -186,19 +207,46 @@ __global__ void __launch_bounds__(kWarps * 32, 16 / kWarps)
 
 }  // namespace
 
+int flashAttentionStages(int queryTile) {
+  if (queryTile == 64) return 2;
+  // The most stages that keep two 8-warp blocks per SM (the register file allows two): 4 on Hopper (2 x 92 KB of
+  // 228 KB), 3 on A100 (164 KB), 2 where shared memory is smaller.
+  int device = 0, perSm = 0, perBlock = 0;
+  IGB_CUDA(cudaGetDevice(&device));
+  IGB_CUDA(cudaDeviceGetAttribute(&perSm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device));
+  IGB_CUDA(cudaDeviceGetAttribute(&perBlock, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  const int smem[5] = {0, 0, flashSmemBytes<8, 2>(), flashSmemBytes<8, 3>(), flashSmemBytes<8, 4>()};
+  for (int s = 4; s > 2; --s)
+    if (smem[s] <= perBlock && 2 * (smem[s] + 1024) <= perSm) return s;
+  return 2;
+}
+
 void launchAttentionFlash(TensorRef q, TensorRef k, TensorRef v, TensorRef out, int heads, const AttnTile* tiles,
-                          int64_t numTiles, int queryTile, cudaStream_t stream) {
+                          int64_t numTiles, int queryTile, int stages, cudaStream_t stream) {
   if (numTiles <= 0) return;
   if (queryTile != 64 && queryTile != 128) throwInvalid("flash attention: query tiles of 64 or 128 rows");
+  if (stages == 0) stages = flashAttentionStages(queryTile);
+  if (stages < 2 || stages > 4 || (queryTile == 64 && stages != 2))
+    throwInvalid("flash attention: 2, 3 or 4 stages with 128-row query tiles, 2 with 64-row tiles");
   const float scaleLog2 = 1.4426950408889634f / 8.f;  // log2(e) / sqrt(64)
-  const dim3 grid{unsigned(numTiles), unsigned(heads)}, block{unsigned(queryTile * 2)};  // 16 rows per warp
   auto run = [&](auto tag) {
     using T = typename decltype(tag)::type;
-    auto kernel = queryTile == 128 ? flashAttentionKernel<T, 8> : flashAttentionKernel<T, 4>;
-    IGB_LAUNCH(kernel, grid, block, 0, stream)(static_cast<const T*>(q.ptr), q.ld, static_cast<const T*>(k.ptr), k.ld,
-                                               static_cast<const T*>(v.ptr), v.ld, static_cast<T*>(out.ptr), out.ld, tiles,
-                                               scaleLog2);
-    IGB_LAUNCH_CHECK();
+    auto launch = [&](auto kernel, int smemBytes) {
+      // Over 48 KB of dynamic shared memory is an opt-in per kernel (and device: set at every launch, it is cheap).
+      IGB_CUDA(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smemBytes));
+      constexpr int64_t kMaxGridY = 65535;
+      for (int64_t first = 0; first < numTiles; first += kMaxGridY) {
+        const dim3 grid{unsigned(heads), unsigned(std::min(kMaxGridY, numTiles - first))}, block{unsigned(queryTile * 2)};
+        IGB_LAUNCH(kernel, grid, block, size_t(smemBytes), stream)(
+            static_cast<const T*>(q.ptr), q.ld, static_cast<const T*>(k.ptr), k.ld, static_cast<const T*>(v.ptr), v.ld,
+            static_cast<T*>(out.ptr), out.ld, tiles + first, scaleLog2);
+        IGB_LAUNCH_CHECK();
+      }
+    };
+    if (queryTile == 64) launch(flashAttentionKernel<T, 4, 2>, flashSmemBytes<4, 2>());
+    else if (stages == 4) launch(flashAttentionKernel<T, 8, 4>, flashSmemBytes<8, 4>());
+    else if (stages == 3) launch(flashAttentionKernel<T, 8, 3>, flashSmemBytes<8, 3>());
+    else launch(flashAttentionKernel<T, 8, 2>, flashSmemBytes<8, 2>());
   };
   if (q.dtype == DType::BF16) run(Tag<bf16>{});
   else if (q.dtype == DType::F16) run(Tag<f16>{});

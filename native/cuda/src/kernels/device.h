@@ -143,6 +143,23 @@ __device__ __forceinline__ void cpAsyncWaitAll() {
 #endif
 }
 
+// Closes the cp.async-group of this thread's copies issued since the last commit (an empty group is fine).
+__device__ __forceinline__ void cpAsyncCommit() {
+#ifdef IGB_SIM
+  ::sim::cpAsyncCommit();
+#else
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+// Waits until at most N of this thread's committed cp.async-groups (the newest) are still in flight.
+template <int N> __device__ __forceinline__ void cpAsyncWaitGroup() {
+#ifdef IGB_SIM
+  ::sim::cpAsyncWaitGroup(N);
+#else
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+#endif
+}
+
 // ---- tensor-core primitives (warp-collective; all 32 lanes must call them together) ----
 
 // ldmatrix .m8n8.x4.b16: lane l supplies the shared-memory address of row (l % 8) of matrix (l / 8);

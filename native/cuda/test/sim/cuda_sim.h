@@ -115,6 +115,8 @@ enum cudaError_t {
   cudaErrorInvalidDevice = 101,
   cudaErrorUnknown = 999,
 };
+enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize = 8 };
+enum cudaDeviceAttr { cudaDevAttrMaxSharedMemoryPerMultiprocessor = 81, cudaDevAttrMaxSharedMemoryPerBlockOptin = 97 };
 typedef struct SimStream* cudaStream_t;
 typedef struct SimEvent* cudaEvent_t;
 typedef struct SimPool* cudaMemPool_t;
@@ -145,6 +147,8 @@ cudaError_t cudaPeekAtLastError();
 cudaError_t cudaGetDeviceCount(int* n);
 cudaError_t cudaSetDevice(int d);
 cudaError_t cudaGetDevice(int* d);
+// The shared-memory limits of an H100/H200 (the only attributes the kernels ask for).
+cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device);
 cudaError_t cudaDriverGetVersion(int* v);
 cudaError_t cudaRuntimeGetVersion(int* v);
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int d);
@@ -186,12 +190,14 @@ struct PendingCopy {
   void* dst;
   const void* src;
   bool valid;
+  int group;  // the cp.async-group it belongs to (committed groups are numbered 0, 1, ...; the open one is `committed`)
 };
 struct ThreadState {
   dim3 tid;
   int lane = 0, warp = 0;
   PendingCopy pending[64];  // cp.async copies issued and not yet waited for
   int npending = 0;
+  int committed = 0;        // cp.async-groups committed so far
 };
 extern thread_local ThreadState* g_current;
 extern thread_local dim3 g_blockIdx, g_blockDim, g_gridDim;
@@ -205,9 +211,14 @@ void mma16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1, b
 // allows), so reading the destination before waiting sees stale data.
 void cpAsync16(void* smem, const void* gmem, bool valid);
 void cpAsyncWaitAll();
+// cp.async.commit_group / cp.async.wait_group n: the copies of every committed group but the n newest are done.
+void cpAsyncCommit();
+void cpAsyncWaitGroup(int n);
 void setLastError(cudaError_t e);
 // Runs body once per CUDA thread of every block (see the header comment).
-void runGrid(dim3 grid, dim3 block, size_t dynamicSmem, const std::function<void()>& body);
+// kernel: what cudaFuncSetAttribute was called with, for the dynamic shared memory limit above 48 KiB.
+void runGrid(dim3 grid, dim3 block, size_t dynamicSmem, const std::function<void()>& body, const void* kernel = nullptr);
+void setMaxDynamicShared(const void* kernel, int bytes);
 
 template <class... P> struct Launcher {
   void (*kernel)(P...);
@@ -216,7 +227,7 @@ template <class... P> struct Launcher {
   template <class... A> void operator()(A&&... a) const {
     const std::tuple<std::decay_t<P>...> args(std::forward<A>(a)...);
     auto k = kernel;
-    runGrid(grid, block, smem, [&] { std::apply(k, args); });
+    runGrid(grid, block, smem, [&] { std::apply(k, args); }, reinterpret_cast<const void*>(kernel));
   }
 };
 template <class... P>
@@ -225,6 +236,13 @@ Launcher<P...> launcher(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem
 }
 
 }  // namespace sim
+
+// Only the attribute the kernels use: the opt-in to more than 48 KiB of dynamic shared memory (up to 227 KiB).
+template <class... P> cudaError_t cudaFuncSetAttribute(void (*kernel)(P...), cudaFuncAttribute attr, int value) {
+  if (attr != cudaFuncAttributeMaxDynamicSharedMemorySize || value < 0 || value > 227 * 1024) return cudaErrorInvalidValue;
+  ::sim::setMaxDynamicShared(reinterpret_cast<const void*>(kernel), value);
+  return cudaSuccess;
+}
 
 #define threadIdx (::sim::g_current->tid)
 #define blockIdx (::sim::g_blockIdx)

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -158,6 +159,7 @@ struct BlockRunner {
       f.ts.lane = int(i % 32);
       f.ts.warp = int(i / 32);
       f.ts.npending = 0;
+      f.ts.committed = 0;
 #ifdef SIM_ASAN
       // A finished fiber never returns from its frames, so their redzones stay poisoned in ASan's shadow memory
       // (which normally the epilogues clear): clear it before the stack is reused.
@@ -347,22 +349,56 @@ void cpAsync16(void* smem, const void* gmem, bool valid) {
   if (reinterpret_cast<uintptr_t>(smem) % 16 != 0 || (valid && reinterpret_cast<uintptr_t>(gmem) % 16 != 0))
     die("cp.async of 16 bytes needs 16-byte aligned addresses");
   if (ts.npending == 64) die("more than 64 cp.async copies outstanding in one thread");
-  ts.pending[ts.npending++] = PendingCopy{smem, gmem, valid};
+  ts.pending[ts.npending++] = PendingCopy{smem, gmem, valid, ts.committed};
 }
 
-void cpAsyncWaitAll() {
+namespace {
+// Performs the pending copies of groups before `group` (all of them: INT_MAX) and keeps the rest pending.
+void completeCopiesBefore(int group) {
   ThreadState& ts = *g_current;
+  int kept = 0;
   for (int i = 0; i < ts.npending; ++i) {
-    if (ts.pending[i].valid) std::memcpy(ts.pending[i].dst, ts.pending[i].src, 16);
-    else std::memset(ts.pending[i].dst, 0, 16);
+    const PendingCopy& c = ts.pending[i];
+    if (c.group >= group) {
+      ts.pending[kept++] = c;
+      continue;
+    }
+    if (c.valid) std::memcpy(c.dst, c.src, 16);
+    else std::memset(c.dst, 0, 16);
   }
-  ts.npending = 0;
+  ts.npending = kept;
+}
+}  // namespace
+
+void cpAsyncWaitAll() { completeCopiesBefore(INT_MAX); }
+
+void cpAsyncCommit() { ++g_current->committed; }
+
+void cpAsyncWaitGroup(int n) {
+  if (n < 0) die("cp.async.wait_group needs n >= 0");
+  completeCopiesBefore(g_current->committed - n);
 }
 
-void runGrid(dim3 grid, dim3 block, size_t dynamicSmem, const std::function<void()>& body) {
+namespace {
+std::mutex g_attrMu;
+std::map<const void*, int> g_maxDynamicShared;
+}  // namespace
+
+void setMaxDynamicShared(const void* kernel, int bytes) {
+  std::lock_guard<std::mutex> lock(g_attrMu);
+  g_maxDynamicShared[kernel] = bytes;
+}
+
+void runGrid(dim3 grid, dim3 block, size_t dynamicSmem, const std::function<void()>& body, const void* kernel) {
   const uint64_t threads = uint64_t(block.x) * block.y * block.z;
+  size_t smemLimit = 48 * 1024;  // more only after cudaFuncSetAttribute(MaxDynamicSharedMemorySize), as on a GPU
+  if (kernel) {
+    std::lock_guard<std::mutex> lock(g_attrMu);
+    const auto it = g_maxDynamicShared.find(kernel);
+    if (it != g_maxDynamicShared.end()) smemLimit = std::max<size_t>(smemLimit, size_t(it->second));
+  }
   if (threads == 0 || threads > 1024 || block.z > 64 || grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 ||
-      grid.z > 65535 || dynamicSmem > 48 * 1024) {
+      grid.z > 65535 || dynamicSmem > smemLimit) {
     setLastError(cudaErrorInvalidConfiguration);
     return;
   }
@@ -501,6 +537,13 @@ cudaError_t cudaSetDevice(int d) {
 }
 cudaError_t cudaGetDevice(int* d) {
   *d = g_device;
+  return cudaSuccess;
+}
+cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) {
+  if (device != 0) return fail(cudaErrorInvalidDevice);
+  if (attr == cudaDevAttrMaxSharedMemoryPerMultiprocessor) *value = 228 * 1024;
+  else if (attr == cudaDevAttrMaxSharedMemoryPerBlockOptin) *value = 227 * 1024;
+  else return fail(cudaErrorInvalidValue);
   return cudaSuccess;
 }
 cudaError_t cudaDriverGetVersion(int* v) {
