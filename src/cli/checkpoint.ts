@@ -8,8 +8,9 @@
  * When the run completes, the record stays, marked `finished` with the output's size and time: `--resume` onto a
  * finished output then checks the options as for an unfinished one, and `igbert merge` checks its shards with it.
  */
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { FileError, UsageError } from '../errors.js';
+import { writeFileAtomically } from '../io/atomicFile.js';
 import { writeError } from '../io/partialFile.js';
 import type { WriterCheckpoint } from '../io/resultWriter.js';
 import type { RejectCheckpoint } from './rejects.js';
@@ -55,16 +56,8 @@ export async function readCheckpoint(output: string): Promise<JobCheckpoint | un
 
 export async function writeCheckpoint(output: string, checkpoint: JobCheckpoint): Promise<void> {
   const path = progressPath(output);
-  const temporary = `${path}.tmp`;
   try {
-    const handle = await open(temporary, 'w');
-    try {
-      await handle.writeFile(JSON.stringify(checkpoint) + '\n');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, path);
+    await writeFileAtomically(path, JSON.stringify(checkpoint) + '\n', { durable: true });
   } catch (cause) {
     throw writeError(path, cause);
   }

@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, lstat, mkdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
+import { writeFileAtomically } from '../io/atomicFile.js';
 import { pathExists } from '../io/pathExists.js';
 
 export const COMMIT_HASH = /^[0-9a-f]{40}$/;
@@ -67,13 +68,7 @@ export class RepoCache {
     if (revision === commit || (await this.readRef(revision)) === commit) return;
     const path = join(this.folder, 'refs', revision);
     await mkdir(dirname(path), { recursive: true });
-    const temporary = temporaryPath(path, 'tmp');
-    try {
-      await writeFile(temporary, commit);
-      await rename(temporary, path);
-    } finally {
-      await rm(temporary, { force: true });
-    }
+    await writeFileAtomically(path, commit);
   }
 
   hasSnapshot(commit: string): Promise<boolean> {

@@ -6,10 +6,11 @@
  * else ~/.cache/igbert/probe.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { FileError } from '../errors.js';
+import { writeFileAtomically } from '../io/atomicFile.js';
 import { findCheckpointWeights } from '../weights/checkpointFiles.js';
 import type { FeatureMatrix } from './features.js';
 
@@ -92,8 +93,8 @@ export class EmbeddingCache {
     };
     try {
       await mkdir(this.directory, { recursive: true });
-      await atomicWrite(join(this.directory, `${id}.f32`), new Uint8Array(features.data.buffer, features.data.byteOffset, features.data.byteLength));
-      await atomicWrite(join(this.directory, `${id}.json`), JSON.stringify(meta));
+      await writeFileAtomically(join(this.directory, `${id}.f32`), new Uint8Array(features.data.buffer, features.data.byteOffset, features.data.byteLength));
+      await writeFileAtomically(join(this.directory, `${id}.json`), JSON.stringify(meta));
     } catch (cause) {
       throw new FileError(
         `cannot write the embedding cache in ${this.directory}: ${(cause as Error).message}. ` +
@@ -104,12 +105,3 @@ export class EmbeddingCache {
   }
 }
 
-async function atomicWrite(path: string, data: string | Uint8Array): Promise<void> {
-  const temporary = `${path}.tmp-${process.pid}`;
-  try {
-    await writeFile(temporary, data);
-    await rename(temporary, path);
-  } finally {
-    await rm(temporary, { force: true });
-  }
-}

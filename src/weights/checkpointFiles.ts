@@ -4,10 +4,11 @@
  * safetensors.ts. File layout follows transformers' `from_pretrained`: model.safetensors first, then the sharded
  * model.safetensors.index.json.
  */
-import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { open, readdir, readFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { CheckpointError, FileError, UsageError } from '../errors.js';
+import { writeFileAtomically } from '../io/atomicFile.js';
 import {
   decodeToFloat32,
   encodeSafetensors,
@@ -212,26 +213,9 @@ export async function findCheckpointWeights(dir: string): Promise<SafetensorsFil
  * leaves a half-written checkpoint under the final name.
  */
 async function writeAtomically(path: string, chunks: Iterable<Uint8Array>): Promise<void> {
-  const unique = `${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}`;
-  const temporary = join(dirname(path), `.${basename(path)}.${unique}.tmp`);
   try {
-    const handle = await open(temporary, 'wx');
-    try {
-      let position = 0;
-      for (const chunk of chunks) {
-        for (let done = 0; done < chunk.byteLength; ) {
-          const { bytesWritten } = await handle.write(chunk, done, chunk.byteLength - done, position);
-          done += bytesWritten;
-          position += bytesWritten;
-        }
-      }
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, path);
+    await writeFileAtomically(path, chunks, { durable: true });
   } catch (cause) {
-    await rm(temporary, { force: true });
     if (cause instanceof UsageError) throw cause;
     throw new FileError(`Could not write ${path}: ${(cause as Error).message}.`, { cause, details: { file: path } });
   }

@@ -2,7 +2,6 @@
 import { FILL_DESIGN_FIELDS, fillDesignRows, fillJson } from '../../tasks/resultRows.js';
 import type { Command } from 'commander';
 import { scalarColumns, type ColumnSpec, type OutputFormat } from '../../io/outputFormats.js';
-import type { ResultRow } from '../../io/resultWriter.js';
 import { loadModel } from '../../node/loadModel.js';
 import { FILL_ORDERS, FILL_STRATEGIES, fillEncoded, prepareFill, resolveFillOptions, type FillOptions, type FillOrder, type FillStrategy } from '../../tasks/fill.js';
 import { parseRegions, recordLocation, type Region } from '../../tasks/positions.js';

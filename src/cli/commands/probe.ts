@@ -9,7 +9,6 @@ import { loadModel } from '../../node/loadModel.js';
 import { assertNotAnInput, resolveOutputTarget, type OutputTarget } from '../../io/outputTarget.js';
 import { checkOutputHolds, scalarColumns } from '../../io/outputFormats.js';
 import { openResultWriter, outputFormat, writtenFiles } from '../../io/resultWriter.js';
-import { EmbeddingCache } from '../../probe/cache.js';
 import { FEATURE_RECIPES, type FeatureRecipe, type RejectedRow } from '../../probe/features.js';
 import { parseHead } from '../../probe/head.js';
 import type { ProbeTask } from '../../probe/linearProbe.js';

@@ -10,7 +10,7 @@ import type { PackedBatch } from '../../batches/packedBatch.js';
 import { batchNeeds, type BatchNeeds, type SequenceResult } from '../../batches/requests.js';
 import { RuntimeFailure } from '../../errors.js';
 import { OUT_OF_MEMORY, type Engine, type EngineInfo, type EngineMemory } from '../engine.js';
-import type { CudaContext, CudaDType, NativeBatch } from './addon.js';
+import type { CudaContext, NativeBatch } from './addon.js';
 import { ProgramOps } from './programOps.js';
 
 /** A checkpoint tensor's values, as stored (float32, or raw fp16/bf16 bits). */

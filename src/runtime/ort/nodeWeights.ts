@@ -9,11 +9,12 @@
  * offset, length). meta.json is written last, atomically: an entry without it is incomplete and rebuilt.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { BertConfig } from '../../config.js';
 import { CheckpointError } from '../../errors.js';
+import { writeFileAtomically } from '../../io/atomicFile.js';
 import { readTensor } from '../../weights/checkpointFiles.js';
 import type { SafetensorsFile, TensorInfo } from '../../weights/safetensors.js';
 import type { WeightStore } from '../../weights/weightStore.js';
@@ -145,7 +146,6 @@ export async function writeWeightsFile(
   await handle.close();
   await rename(tmp, join(folder, fileName));
   const meta = plan.meta;
-  await writeFile(join(folder, `meta.json.tmp-${process.pid}`), JSON.stringify(meta));
-  await rename(join(folder, `meta.json.tmp-${process.pid}`), join(folder, 'meta.json'));
+  await writeFileAtomically(join(folder, 'meta.json'), JSON.stringify(meta));
   return meta;
 }

@@ -1,0 +1,46 @@
+/**
+ * Writes a file so that a reader sees the old content or the new one, never a part of it: the bytes go to a
+ * temporary file beside the target (a unique hidden name, created exclusively, so two writers never share one),
+ * optionally flushed to disk, then renamed over the target. On any failure the temporary file is removed and the
+ * error is rethrown as it came: callers say what the file was for.
+ */
+import { open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+export interface AtomicWriteOptions {
+  /**
+   * fsync before the rename, so that the new content survives a crash of the machine once this returns (job
+   * checkpoints, model files). Default false: caches that can be rebuilt skip the flush.
+   */
+  durable?: boolean;
+}
+
+export async function writeFileAtomically(
+  path: string,
+  data: string | Uint8Array | Iterable<Uint8Array>,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  const unique = `${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}`;
+  const temporary = join(dirname(path), `.${basename(path)}.${unique}.tmp`);
+  const chunks = typeof data === 'string' ? [Buffer.from(data)] : data instanceof Uint8Array ? [data] : data;
+  try {
+    const handle = await open(temporary, 'wx');
+    try {
+      let position = 0;
+      for (const chunk of chunks) {
+        for (let done = 0; done < chunk.byteLength; ) {
+          const { bytesWritten } = await handle.write(chunk, done, chunk.byteLength - done, position);
+          done += bytesWritten;
+          position += bytesWritten;
+        }
+      }
+      if (options.durable) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
