@@ -454,6 +454,7 @@ int Context::compile(const ProgramDesc& desc) {
   if (const char* f = std::getenv("IGBERT_CUDA_FLASH_TILE")) po.flashQueryTile = std::string(f) == "64" ? 64 : kFlashQueryTile;
   auto prog = std::make_shared<Program>();
   prog->plan = planProgram(desc, metas, options_.dtype, po);
+  if (const int tile = prog->plan.attnTile[size_t(AttnKernel::Flash)]) prog->plan.flashStages = flashAttentionStages(tile);
   const ProgramPlan& plan = prog->plan;
   prog->data.resize(plan.desc.ops.size());
   cudaStream_t s = cuda_->stream;
@@ -630,7 +631,8 @@ void Context::enqueueOp(const Program& prog, size_t i, RunMemory& mem, const Bat
         const AttnTile* tiles = L.tiles(L.attnTiles[a]);
         switch (opl.attention) {
           case AttnKernel::Flash:
-            launchAttentionFlash(ref(op.q), ref(op.k), ref(op.v), ref(op.out), op.heads, tiles, L.numTiles[a], int(L.tileRows[a]), 0, s);
+            launchAttentionFlash(ref(op.q), ref(op.k), ref(op.v), ref(op.out), op.heads, tiles, L.numTiles[a], int(L.tileRows[a]),
+                                 prog.plan.flashStages, s);
             break;
           case AttnKernel::Tiled:
             launchAttentionTiled(ref(op.q), ref(op.k), ref(op.v), ref(op.out), op.heads, opl.headDim, tiles, L.numTiles[a], s);

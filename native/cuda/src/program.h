@@ -90,6 +90,8 @@ struct ProgramPlan {
   std::array<bool, kRowKinds> usesRows{};  // which batch row counts the program needs
   // Query rows per tile of each attention kernel the program uses (0: unused): the run's tile lists.
   std::array<int, kAttnKernels> attnTile{};
+  // K/V stages of the flash kernel on the context's GPU (set by Context::compile, which knows the device).
+  int flashStages = 0;
   // Limits the batch is checked against (embeddings tables' row counts; INT64_MAX when unused).
   int64_t vocab = INT64_MAX, tokenTypes = INT64_MAX, positions = INT64_MAX;
 };
