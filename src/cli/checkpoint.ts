@@ -65,6 +65,7 @@ export async function writeCheckpoint(output: string, checkpoint: JobCheckpoint)
 
 export async function removeCheckpoint(output: string): Promise<void> {
   await rm(progressPath(output), { force: true });
+  // The temporary name versions before writeFileAtomically used (a crash could leave it); today's are unique.
   await rm(`${progressPath(output)}.tmp`, { force: true });
 }
 
