@@ -8,8 +8,9 @@
  * model-card mean embeddings of every pair (pooling and the copy to host included; a warm-up pass, then the median of
  * three), cosine to Hugging Face fp32 (hf_baseline.py --out), GPU time per kind of kernel on one batch; exact PLL
  * (antibodies/s, mean |Δ| per term against Hugging Face fp32 from scripts/bench/hf_pll.py), a 19-substitution scan
- * of one antibody; device memory. `--host-only` times the host side alone (tokenise, plan, pack, split results) with
- * a context that does no GPU work.
+ * of one antibody; device memory; for the first precision, the latency of single requests (1 and 16 antibodies per
+ * call, p50/p90; scripts/bench/hf_latency.py is Hugging Face's side) and the GPU time of one antibody's batch.
+ * `--host-only` times the host side alone (tokenise, plan, pack, split results) with a context that does no GPU work.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -30,6 +31,7 @@ const { values: args } = parseArgs({
     dtypes: { type: 'string', default: 'bf16,fp16,fp32' },
     out: { type: 'string', default: 'bench-cuda.json' },
     'host-only': { type: 'boolean', default: false },
+    'latency-runs': { type: 'string', default: '200' },
   },
 });
 if (!args.checkpoint || !args.pairs) throw new Error('--checkpoint DIR and --pairs CSV are required');
@@ -107,6 +109,28 @@ if (args['host-only']) {
 const hfEmbeddings = args['hf-embeddings'] ? readNpy(args['hf-embeddings']) : undefined;
 const hfPll = args['hf-pll'] ? (JSON.parse(readFileSync(args['hf-pll'], 'utf8')) as { ids: string[]; fp32: number[][]; bf16: number[][] }) : undefined;
 const pllPairs = pairs.slice(0, Number(args.pll));
+const firstDtype = args.dtypes.split(',')[0];
+
+/** Single requests one after another, as a service sees them: p50/p90 wall time per call of 1 and of 16 antibodies. */
+async function latency(model: IgBert): Promise<Record<string, { p50: number; p90: number }>> {
+  const runs = Number(args['latency-runs']);
+  const out: Record<string, { p50: number; p90: number }> = {};
+  for (const size of [1, 16]) {
+    const times: number[] = [];
+    for (let i = 0; i < 20 + runs; i++) {
+      const batch = Array.from({ length: size }, (_, k) => pairs[(i * size + k) % pairs.length] as AntibodyRecord);
+      const start = performance.now();
+      await model.embed(batch);
+      if (i >= 20) times.push(performance.now() - start);
+    }
+    times.sort((a, b) => a - b);
+    const p50 = median(times);
+    const p90 = times[Math.floor(0.9 * times.length)] as number;
+    out[String(size)] = { p50, p90 };
+    say(`  latency, ${size} antibod${size === 1 ? 'y' : 'ies'} per call: p50 ${p50.toFixed(2)} ms, p90 ${p90.toFixed(2)} ms (${runs} calls)`);
+  }
+  return out;
+}
 
 for (const dtype of args.dtypes.split(',') as CudaDType[]) {
   const row: Record<string, unknown> = {};
@@ -176,6 +200,7 @@ for (const dtype of args.dtypes.split(',') as CudaDType[]) {
   const scan = await timed(() => model.scan(pairs.slice(0, 1)));
   row['scanSeconds'] = scan.seconds;
   say(`  full 19-substitution scan of ${pairs[0]?.id} (${(pairs[0]?.heavy as string).length + (pairs[0]?.light as string).length} positions): ${scan.seconds.toFixed(3)} s`);
+  if (dtype === firstDtype) row['latencyMs'] = await latency(model);
   await model.dispose();
 
   // Where the GPU time goes: the same embedding work on a profiling context (CUDA events around each op kind).
@@ -186,6 +211,12 @@ for (const dtype of args.dtypes.split(',') as CudaDType[]) {
   const profile = profiled.profile();
   row['profileLastBatchMs'] = profile;
   say(`  GPU time by kind, last batch (ms): ${Object.entries(profile).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+  if (dtype === firstDtype) {
+    await profiledModel.embed(pairs.slice(0, 1));
+    const single = profiled.profile();
+    row['profileOneAntibodyMs'] = single;
+    say(`  GPU time of one antibody's batch (ms): ${Object.values(single).reduce((a, b) => a + b, 0).toFixed(2)} (${Object.entries(single).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})`);
+  }
   await profiledModel.dispose();
 }
 if (hfPll) {

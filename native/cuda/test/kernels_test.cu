@@ -614,7 +614,8 @@ BertIds uploadBert(Context& ctx, const HostWeights& w, const BertConfig& c) {
 // The program the TypeScript side builds: embeddings, layers with fused QKV + views, and four heads. With
 // gemmResidual the residual adds go through the GEMMs' C input (linear + residual, then layerNorm), as
 // programOps.ts records them; without, through addLayerNorm (the previous form, still supported).
-ProgramDesc bertProgram(const BertIds& ids, const BertConfig& c, bool gemmResidual = true) {
+// ffnGemmResidual = false keeps the GEMM's C input for the attention output only (a benchmark variant).
+ProgramDesc bertProgram(const BertIds& ids, const BertConfig& c, bool gemmResidual = true, bool ffnGemmResidual = true) {
   ProgramDesc p;
   auto tensor = [&](RowKind rows, int64_t cols, bool f32 = false) {
     TensorDesc t;
@@ -667,10 +668,11 @@ ProgramDesc bertProgram(const BertIds& ids, const BertConfig& c, bool gemmResidu
     const int ffn = tensor(RowKind::Tokens, H);
     o = op(OpKind::Linear, ffn);
     o->input = inter, o->weights = {l.wo2}, o->biases = {l.bo2};
-    if (gemmResidual) o->residual = h1;
+    const bool ffnResidual = gemmResidual && ffnGemmResidual;
+    if (ffnResidual) o->residual = h1;
     const int h2 = tensor(RowKind::Tokens, H);
-    o = op(gemmResidual ? OpKind::LayerNorm : OpKind::AddLayerNorm, h2);
-    o->input = ffn, o->residual = gemmResidual ? -1 : h1, o->lnWeight = l.g2, o->lnBias = l.b2;
+    o = op(ffnResidual ? OpKind::LayerNorm : OpKind::AddLayerNorm, h2);
+    o->input = ffn, o->residual = ffnResidual ? -1 : h1, o->lnWeight = l.g2, o->lnBias = l.b2;
     hidden = h2;
   }
   // MLM head on the headRows positions.
@@ -1194,11 +1196,16 @@ void benchModel() {
   // Before/after, one change at a time: the GEMM algorithm choice (a context option read from the environment at
   // creation), the flash kernel's query tile (read at compile), then the residual through the GEMM's C input (the
   // program's form).
+  // Then, with the defaults (heuristic GEMMs, 128-row tiles), where the residual is added: both GEMMs (the
+  // default), the attention output's GEMM only, or neither (addLayerNorm).
   struct Step {
     const char* name;
-    bool tune, flash128, gemmResidual;
+    bool tune, flash128, gemmResidual, ffnGemmResidual = true;
   };
   const Step steps[] = {{"before: heuristic GEMMs, flash 64-row tiles, addLayerNorm", false, false, false},
+                        {"defaults: heuristic GEMMs, flash 128-row tiles, residual in both GEMMs", false, true, true},
+                        {"defaults, residual in the attention-output GEMM only (addLayerNorm after the FFN)", false, true, true, false},
+                        {"defaults, residual in neither GEMM (addLayerNorm twice)", false, true, false},
                         {"+ tuned GEMMs", true, false, false},
                         {"+ flash 128-row tiles", true, true, false},
                         {"+ residual in the GEMM, layerNorm (after)", true, true, true}};
@@ -1212,7 +1219,7 @@ void benchModel() {
     for (const Step& step : steps) {
       if (step.tune != tune) continue;
       setenv("IGBERT_CUDA_FLASH_TILE", step.flash128 ? "128" : "64", 1);
-      const int prog = ctx.compile(bertProgram(ids, c, step.gemmResidual));
+      const int prog = ctx.compile(bertProgram(ids, c, step.gemmResidual, step.ffnGemmResidual));
       ctx.run(prog, b);  // warm-up (and GEMM tuning)
       const auto t0 = std::chrono::steady_clock::now();
       const int reps = 5;
