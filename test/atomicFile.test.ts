@@ -3,8 +3,13 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { after, describe, test } from 'node:test';
-import { writeFileAtomically } from '../src/io/atomicFile.js';
+import { pathToFileURL } from 'node:url';
+import { removeStaleTemporaries, writeFileAtomically } from '../src/io/atomicFile.js';
+import { removeCheckpoint } from '../src/cli/checkpoint.js';
+import { ROOT } from './helpers.js';
 
 describe('writeFileAtomically', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'igbert-atomic-'));
@@ -47,5 +52,31 @@ describe('writeFileAtomically', async () => {
 
   test('a missing folder fails before anything is written', async () => {
     await assert.rejects(writeFileAtomically(join(dir, 'no', 'such', 'file'), 'x'), { code: 'ENOENT' });
+  });
+
+  test('the temporary file of a writer killed mid-write is removed afterwards; a live writer\'s is left alone', async () => {
+    const output = join(dir, 'job.jsonl');
+    const progress = `${output}.progress.json`;
+    // A real writer: a process that starts writing the progress file and never finishes, then is killed.
+    const atomicFile = pathToFileURL(join(ROOT, 'src', 'io', 'atomicFile.ts')).href;
+    const script = `const { writeFileAtomically } = await import(${JSON.stringify(atomicFile)});
+      function* hang() { yield new TextEncoder().encode('{"half":'); console.log('writing'); while (true) {} }
+      await writeFileAtomically(${JSON.stringify(progress)}, hang());`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    await once(child.stdout, 'data');
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    const killed = (await readdir(dir)).filter((name) => name.startsWith('.job.jsonl.progress.json.'));
+    assert.equal(killed.length, 1, 'the killed writer left its temporary file');
+    assert.match(killed[0] as string, new RegExp(`^\\.job\\.jsonl\\.progress\\.json\\.${child.pid}\\.\\d+\\.[a-z0-9]*\\.tmp$`));
+    // A write in flight in this (live) process, and files that only look alike: kept.
+    const live = `.job.jsonl.progress.json.${process.pid}.1.abc.tmp`;
+    const userFiles = ['.job.jsonl.progress.json.backup.tmp', 'job.jsonl', '.job.jsonl.progress.json.tmp.keep'];
+    for (const name of [live, ...userFiles]) await writeFile(join(dir, name), 'x');
+    await writeFile(progress, '{}');
+    await removeCheckpoint(output);
+    const left = (await readdir(dir)).filter((name) => name.includes('job.jsonl')).sort();
+    assert.deepEqual(left, [live, ...userFiles].sort());
+    assert.deepEqual(await removeStaleTemporaries(progress), []);
   });
 });

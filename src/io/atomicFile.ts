@@ -4,7 +4,7 @@
  * optionally flushed to disk, then renamed over the target. On any failure the temporary file is removed and the
  * error is rethrown as it came: callers say what the file was for.
  */
-import { open, rename, rm } from 'node:fs/promises';
+import { open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export interface AtomicWriteOptions {
@@ -42,5 +42,41 @@ export async function writeFileAtomically(
   } catch (error) {
     await rm(temporary, { force: true });
     throw error;
+  }
+}
+
+/**
+ * Removes the temporary files that writers of `path` killed mid-write (SIGKILL, power loss) left beside it: the
+ * hidden `.<name>.<pid>.<time>.<random>.tmp` files of writeFileAtomically whose process no longer runs. A live
+ * process's temporary file (a write in flight) is left alone. Returns the names removed.
+ */
+export async function removeStaleTemporaries(path: string): Promise<string[]> {
+  const folder = dirname(path);
+  const prefix = `.${basename(path)}.`;
+  let names: string[];
+  try {
+    names = await readdir(folder);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const match = /^(\d+)\.\d+\.[a-z0-9]*\.tmp$/.exec(name.slice(prefix.length));
+    if (!match || processIsAlive(Number(match[1]))) continue;
+    await rm(join(folder, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function processIsAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
