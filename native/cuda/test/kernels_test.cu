@@ -1107,6 +1107,39 @@ void benchKernels() {
     const double ms = timeMs([&] { tuned.linear(T, 30, H, w->p, t, x->p, H, y->p, DType::F32, 30, nullptr, nullptr, 0, nullptr); }, 10);
     std::printf("gemm %-28s %8.3f ms  (MLM decoder on every token, fp32 out)\n", "decoder (N=30 K=1024)", ms);
   }
+  {
+    // The residual through the GEMM's C input, per shape, alternated (three rounds) so clock drift hits both sides.
+    for (int round = 0; round < 3; ++round) {
+      for (const Shape& s : {Shape{"attn-out (N=1024 K=1024)", H, H, true}, Shape{"ffn-out  (N=1024 K=4096)", H, I, true}}) {
+        double ms[2];
+        for (int withResidual = 0; withResidual < 2; ++withResidual)
+          ms[withResidual] = timeMs([&] {
+            heuristic.linear(T, s.N, s.K, w->p, t, x->p, s.K, y->p, t, s.N, bias->p, withResidual ? res->p : nullptr, s.N, nullptr);
+          }, 10);
+        std::printf("gemm %s heuristic, round %d: %.3f ms, +residual %.3f ms (%+.3f ms)\n", s.name, round + 1, ms[0], ms[1], ms[1] - ms[0]);
+      }
+    }
+  }
+  {
+    // The FFN (ffn-in GEMM + bias, GELU in place, ffn-out GEMM + bias) over all T tokens at once vs in row chunks:
+    // a chunk's [rows, 4096] intermediate can stay in L2 (50 MiB on an H100/H200) between the GEMM, GELU and GEMM.
+    auto inter = std::make_unique<Dev>(static_cast<size_t>(T * I) * 2);
+    auto w2 = upload(t, randomVec(static_cast<size_t>(H * I), -0.02, 0.02));
+    const size_t e = dtypeSize(t);
+    for (int round = 0; round < 2; ++round) {
+      for (int64_t chunk : {T, int64_t(16384), int64_t(8192), int64_t(4096), int64_t(2048)}) {
+        const double ms = timeMs([&] {
+          for (int64_t r = 0; r < T; r += chunk) {
+            const int64_t m = std::min(chunk, T - r);
+            heuristic.linear(m, I, H, w->p, t, static_cast<char*>(x->p) + r * H * e, H, inter->p, t, I, bias->p, nullptr, I, nullptr);
+            launchActivation(TensorRef{inter->p, I, t}, m, I, Activation::Gelu, nullptr);
+            heuristic.linear(m, H, I, w2->p, t, inter->p, I, static_cast<char*>(y->p) + r * H * e, t, H, bias->p, nullptr, H, nullptr);
+          }
+        }, 10);
+        std::printf("ffn (gemm + gelu + gemm) in chunks of %6lld rows, round %d: %.3f ms\n", (long long)chunk, round + 1, ms);
+      }
+    }
+  }
   // Attention over `seqs` sequences of L tokens, q/k/v column blocks of one [tokens, 3H] tensor at `qkv`.
   auto attention = [&](Attn a, DType dt, void* qkv, int64_t seqs, int reps) {
     const auto tl = makeTiles(std::vector<int32_t>(static_cast<size_t>(seqs), int32_t(L)), attnTileRows(a));
@@ -1235,6 +1268,38 @@ void benchModel() {
     const MemoryInfo m = ctx.memory();
     std::printf("  memory: weights %.0f MiB, pool %.0f MiB (peak %.0f MiB), device free %.1f / %.1f GiB\n", m.weightBytes / 1048576.0,
                 m.poolBytes / 1048576.0, m.peakPoolBytes / 1048576.0, m.deviceFreeBytes / 1073741824.0, m.deviceTotalBytes / 1073741824.0);
+  }
+  {
+    // Where the residual is added, without profiling events: the three programs alternated, 5 rounds of 5 runs each.
+    setenv("IGBERT_CUDA_GEMM_TUNE", "0", 1);
+    setenv("IGBERT_CUDA_FLASH_TILE", "128", 1);
+    ContextOptions o;
+    o.dtype = DType::BF16;
+    Context ctx(o);
+    const BertIds ids = uploadBert(ctx, w, c);
+    struct Placement {
+      const char* name;
+      bool attention, ffn;
+    };
+    const Placement placements[] = {{"both GEMMs", true, true}, {"attention-output GEMM only", true, false}, {"neither GEMM", false, false}};
+    std::vector<int> progs;
+    std::vector<std::vector<double>> times(3);
+    for (const Placement& p : placements) {
+      progs.push_back(ctx.compile(bertProgram(ids, c, p.attention, p.ffn)));
+      ctx.run(progs.back(), b);
+    }
+    for (int round = 0; round < 5; ++round)
+      for (size_t i = 0; i < progs.size(); ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int r = 0; r < 5; ++r) ctx.run(progs[i], b);
+        times[i].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / 5);
+      }
+    for (size_t i = 0; i < progs.size(); ++i) {
+      std::vector<double> v = times[i];
+      std::sort(v.begin(), v.end());
+      std::printf("residual in %-28s: median %.2f ms, min %.2f ms per run (5 rounds of 5, alternated; no profiling)\n", placements[i].name,
+                  v[v.size() / 2], v.front());
+    }
   }
   unsetenv("IGBERT_CUDA_FLASH_TILE");
   unsetenv("IGBERT_CUDA_GEMM_TUNE");
