@@ -25,6 +25,7 @@ if has build; then
 fi
 if has kernels; then
   log kernels_test; timeout 300 native/cuda/build/kernels_test > "$out/kernels.log" 2>&1; echo "kernels_test exit $?"; grep -iE "fail|tflop|error|tokens/s|profile|layer" "$out/kernels.log" | head -60
+  log torch_kernels; timeout 120 python3 scripts/bench/torch_kernels.py > "$out/torch_kernels.log" 2>&1; echo "torch_kernels exit $?"; grep -v Warning "$out/torch_kernels.log"
   log smoke; timeout 120 node native/cuda/test/smoke.mjs > "$out/smoke.log" 2>&1; echo "smoke exit $?"; tail -5 "$out/smoke.log"
 fi
 if has tests; then
