@@ -451,17 +451,10 @@ int Context::compile(const ProgramDesc& desc) {
   for (const auto& w : weights_) metas.push_back(w->meta);
   PlanOptions po;
   if (const char* a = std::getenv("IGBERT_CUDA_ATTENTION")) po.forceSimpleAttention = std::string(a) == "simple";
-  if (const char* f = std::getenv("IGBERT_CUDA_FLASH_TILE")) {
-    const std::string v = f;
-    if (v == "64") po.flashQueryTile = 64, po.flashWarpRows = 16;
-    else if (v == "128") po.flashQueryTile = 128, po.flashWarpRows = 16;
-    else if (v == "128x32") po.flashQueryTile = 128, po.flashWarpRows = 32;
-    else if (v == "256x32") po.flashQueryTile = 256, po.flashWarpRows = 32;
-    else throwInvalid("IGBERT_CUDA_FLASH_TILE must be 64, 128, 128x32 or 256x32 (got '" + v + "'); unset it for the default");
-  }
+  if (const char* f = std::getenv("IGBERT_CUDA_FLASH_TILE")) po.flashQueryTile = std::string(f) == "64" ? 64 : kFlashQueryTile;
   auto prog = std::make_shared<Program>();
   prog->plan = planProgram(desc, metas, options_.dtype, po);
-  if (const int tile = prog->plan.attnTile[size_t(AttnKernel::Flash)]) prog->plan.flashStages = flashAttentionStages(tile, prog->plan.flashWarpRows);
+  if (const int tile = prog->plan.attnTile[size_t(AttnKernel::Flash)]) prog->plan.flashStages = flashAttentionStages(tile);
   const ProgramPlan& plan = prog->plan;
   prog->data.resize(plan.desc.ops.size());
   cudaStream_t s = cuda_->stream;
@@ -639,7 +632,7 @@ void Context::enqueueOp(const Program& prog, size_t i, RunMemory& mem, const Bat
         switch (opl.attention) {
           case AttnKernel::Flash:
             launchAttentionFlash(ref(op.q), ref(op.k), ref(op.v), ref(op.out), op.heads, tiles, L.numTiles[a], int(L.tileRows[a]),
-                                 prog.plan.flashWarpRows, prog.plan.flashStages, s);
+                                 prog.plan.flashStages, s);
             break;
           case AttnKernel::Tiled:
             launchAttentionTiled(ref(op.q), ref(op.k), ref(op.v), ref(op.out), op.heads, opl.headDim, tiles, L.numTiles[a], s);

@@ -228,7 +228,6 @@ class Planner {
                                                                                     : AttnKernel::Simple;
         const int tileRows[kAttnKernels] = {options_.flashQueryTile, kTiledQueryTile, kSimpleQueryTile};
         plan_.attnTile[size_t(pl.attention)] = tileRows[int(pl.attention)];
-        plan_.flashWarpRows = options_.flashWarpRows;
         break;
       }
       case OpKind::FirstTokens: {

@@ -92,16 +92,13 @@ struct ProgramPlan {
   std::array<int, kAttnKernels> attnTile{};
   // K/V stages of the flash kernel on the context's GPU (set by Context::compile, which knows the device).
   int flashStages = 0;
-  int flashWarpRows = kFlashWarpRows;  // query rows per warp of the flash kernel (options)
   // Limits the batch is checked against (embeddings tables' row counts; INT64_MAX when unused).
   int64_t vocab = INT64_MAX, tokenTypes = INT64_MAX, positions = INT64_MAX;
 };
 
 struct PlanOptions {
   bool forceSimpleAttention = false;  // IGBERT_CUDA_ATTENTION=simple
-  // IGBERT_CUDA_FLASH_TILE=ROWS[xWARP_ROWS] (64, 128, 128x32, 256x32): the flash kernel's configuration (comparisons).
-  int flashQueryTile = kFlashQueryTile;
-  int flashWarpRows = kFlashWarpRows;
+  int flashQueryTile = kFlashQueryTile;  // IGBERT_CUDA_FLASH_TILE=64: the 4-warp configuration (comparisons)
 };
 
 // Validates and plans; throws igb::Error (code INVALID_ARGUMENT) naming the op/tensor at fault.

@@ -24,8 +24,7 @@ struct TensorRef {
 };
 
 // Query rows per block (tile) of each attention kernel; the host's tile lists are cut to these.
-constexpr int kFlashQueryTile = 128;  // tensor-core kernel (IGBERT_CUDA_FLASH_TILE: 64, 128, 128x32, 256x32)
-constexpr int kFlashWarpRows = 16;    // ... and its query rows per warp (16: 8 warps per 128-row tile)
+constexpr int kFlashQueryTile = 128;  // tensor-core kernel, 8 warps (64 = its 4-warp configuration)
 constexpr int kTiledQueryTile = 64;   // exact tiled kernel, one thread per query
 constexpr int kSimpleQueryTile = 8;   // exact reference kernel, one warp per query
 

@@ -302,15 +302,12 @@ std::vector<AttnTile> makeTiles(const std::vector<int32_t>& lens, int tile) {
 
 // Which attention kernel a test runs: the tensor-core kernel with its two query tiles (128 rows: with the stage
 // count the engine picks for this GPU, and with 2 and 3 stages), the exact tiled kernel and the exact reference.
-// Flash128x32 / Flash256x32: 32 query rows per warp (two m-tiles sharing each K/V fragment), 4 or 8 warps.
-enum class Attn { Flash128, Flash128s3, Flash128s2, Flash64, Flash128x32, Flash256x32, Tiled, Simple };
+enum class Attn { Flash128, Flash128s3, Flash128s2, Flash64, Tiled, Simple };
 const char* attnName(Attn a) {
   switch (a) {
     case Attn::Flash128: return "flash128";
     case Attn::Flash128s3: return "flash128/3";
     case Attn::Flash128s2: return "flash128/2";
-    case Attn::Flash128x32: return "flash128x32";
-    case Attn::Flash256x32: return "flash256x32";
     case Attn::Flash64: return "flash64";
     case Attn::Tiled: return "tiled";
     default: return "simple";
@@ -318,14 +315,12 @@ const char* attnName(Attn a) {
 }
 bool isFlash(Attn a) { return a != Attn::Tiled && a != Attn::Simple; }
 int attnTileRows(Attn a) {
-  return a == Attn::Flash64 ? 64 : a == Attn::Flash256x32 ? 256 : isFlash(a) ? 128 : a == Attn::Tiled ? kTiledQueryTile : kSimpleQueryTile;
-}
-int attnWarpRows(Attn a) { return a == Attn::Flash128x32 || a == Attn::Flash256x32 ? 32 : 16;
+  return a == Attn::Flash64 ? 64 : isFlash(a) ? 128 : a == Attn::Tiled ? kTiledQueryTile : kSimpleQueryTile;
 }
 void launchAttention(Attn a, TensorRef q, TensorRef k, TensorRef v, TensorRef o, int heads, int d, const AttnTile* tiles,
                      int64_t numTiles) {
   const int stages = a == Attn::Flash128s3 ? 3 : a == Attn::Flash128s2 || a == Attn::Flash64 ? 2 : 0;
-  if (isFlash(a)) launchAttentionFlash(q, k, v, o, heads, tiles, numTiles, attnTileRows(a), attnWarpRows(a), stages, nullptr);
+  if (isFlash(a)) launchAttentionFlash(q, k, v, o, heads, tiles, numTiles, attnTileRows(a), stages, nullptr);
   else if (a == Attn::Tiled) launchAttentionTiled(q, k, v, o, heads, d, tiles, numTiles, nullptr);
   else launchAttentionSimple(q, k, v, o, heads, d, tiles, numTiles, nullptr);
 }
@@ -356,14 +351,12 @@ void testAttentionCase(DType t, int heads, int d, Attn kernel, const std::vector
 void testAttention() {
   const auto lens = testLengths();
   for (DType t : {DType::BF16, DType::F16}) {
-    for (Attn a : {Attn::Flash128, Attn::Flash128s3, Attn::Flash128s2, Attn::Flash64, Attn::Flash128x32, Attn::Flash256x32}) {
+    for (Attn a : {Attn::Flash128, Attn::Flash128s3, Attn::Flash128s2, Attn::Flash64}) {
       testAttentionCase(t, 2, 64, a, lens);
       testAttentionCase(t, 1, 64, a, {64});
       testAttentionCase(t, 3, 64, a, {5, 200, 17});
     }
     testAttentionCase(t, 1, 64, Attn::Flash128, {128, 129, 231});
-    testAttentionCase(t, 1, 64, Attn::Flash128x32, {128, 129, 231, 20, 48});
-    testAttentionCase(t, 1, 64, Attn::Flash256x32, {256, 257, 231, 20, 48, 100});
   }
   if (kSim && std::getenv("IGB_SIM_LONG")) testAttentionCase(DType::BF16, 1, 64, Attn::Flash128, {2100});  // ~10 CPU minutes
   // More query tiles than a grid's y dimension takes (65,535): the launcher splits the grid.
@@ -1165,10 +1158,7 @@ void benchKernels() {
   layerBefore += attention(Attn::Flash64, t, x->p, S, 10);  // the 4-warp configuration (efe968e's kernel + this change's math)
   attention(Attn::Flash128s2, t, x->p, S, 10);               // two stages: the double buffering before the stage ring
   attention(Attn::Flash128s3, t, x->p, S, 10);
-  std::printf("  (flash128 runs with %d stages on this GPU; flash128x32 %d, flash256x32 %d)\n", flashAttentionStages(128, 16),
-              flashAttentionStages(128, 32), flashAttentionStages(256, 32));
-  for (int round = 0; round < 2; ++round)
-    for (Attn a : {Attn::Flash128, Attn::Flash128x32, Attn::Flash256x32}) attention(a, t, x->p, S, 20);
+  std::printf("  (flash128 runs with %d stages on this GPU)\n", flashAttentionStages(128));
   layerAfter += attention(Attn::Flash128, t, x->p, S, 10);
   attention(Attn::Tiled, t, x->p, S, 3);
   attention(Attn::Simple, t, x->p, S, 3);
@@ -1280,28 +1270,22 @@ void benchModel() {
                 m.poolBytes / 1048576.0, m.peakPoolBytes / 1048576.0, m.deviceFreeBytes / 1073741824.0, m.deviceTotalBytes / 1073741824.0);
   }
   {
-    // Alternated comparisons without profiling events, 5 rounds of 5 runs each: the flash kernel's configuration
-    // (IGBERT_CUDA_FLASH_TILE, read at compile), and where the residual is added (both GEMMs, the attention
-    // output's only, neither: an earlier call measured no difference beyond noise).
+    // Where the residual is added, without profiling events: the three programs alternated, 5 rounds of 5 runs each.
     setenv("IGBERT_CUDA_GEMM_TUNE", "0", 1);
+    setenv("IGBERT_CUDA_FLASH_TILE", "128", 1);
     ContextOptions o;
     o.dtype = DType::BF16;
     Context ctx(o);
     const BertIds ids = uploadBert(ctx, w, c);
-    struct Variant {
+    struct Placement {
       const char* name;
-      const char* flashTile;
       bool attention, ffn;
     };
-    const Variant variants[] = {{"flash 128 rows, 16 per warp; residual in both GEMMs", "128", true, true},
-                                {"flash 128 rows, 32 per warp; residual in both GEMMs", "128x32", true, true},
-                                {"flash 256 rows, 32 per warp; residual in both GEMMs", "256x32", true, true},
-                                {"flash 128 rows, 16 per warp; residual in neither GEMM", "128", false, false}};
+    const Placement placements[] = {{"both GEMMs", true, true}, {"attention-output GEMM only", true, false}, {"neither GEMM", false, false}};
     std::vector<int> progs;
-    std::vector<std::vector<double>> times(std::size(variants));
-    for (const Variant& v : variants) {
-      setenv("IGBERT_CUDA_FLASH_TILE", v.flashTile, 1);
-      progs.push_back(ctx.compile(bertProgram(ids, c, v.attention, v.ffn)));
+    std::vector<std::vector<double>> times(3);
+    for (const Placement& p : placements) {
+      progs.push_back(ctx.compile(bertProgram(ids, c, p.attention, p.ffn)));
       ctx.run(progs.back(), b);
     }
     for (int round = 0; round < 5; ++round)
@@ -1313,7 +1297,7 @@ void benchModel() {
     for (size_t i = 0; i < progs.size(); ++i) {
       std::vector<double> v = times[i];
       std::sort(v.begin(), v.end());
-      std::printf("run() [%s]: median %.2f ms, min %.2f ms per run (5 rounds of 5, alternated; no profiling)\n", variants[i].name,
+      std::printf("residual in %-28s: median %.2f ms, min %.2f ms per run (5 rounds of 5, alternated; no profiling)\n", placements[i].name,
                   v[v.size() / 2], v.front());
     }
   }

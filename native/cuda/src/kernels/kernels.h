@@ -28,14 +28,13 @@ void launchActivation(TensorRef x, int64_t rows, int64_t cols, Activation act, c
 
 // softmax(Q K^T / sqrt(d)) V per sequence and head, on packed sequences described by `tiles` (device
 // memory, one entry per block: see AttnTile; the tile sizes are in types.h). The flash kernel needs head size
-// 64, bf16/fp16, q/k/v pointers and row strides 16-byte aligned (program.cpp checks). Its configuration: query
-// rows per tile and per warp — 128/16 (8 warps), 64/16 (4 warps), 128/32 (4 warps of two m-tiles), 256/32 (8 warps
-// of two m-tiles); see types.h for the default. stages: how many K/V tiles it keeps in flight (2-4; 2 with 64-row
-// tiles); 0 picks the most that keep the configuration's blocks per SM resident.
+// 64, bf16/fp16, q/k/v pointers and row strides 16-byte aligned (program.cpp checks); its query tile is
+// kFlashQueryTile (128) or 64 (the previous configuration, for comparisons). stages: how many K/V tiles it keeps
+// in flight (2-4 with 128-row tiles, 2 with 64-row ones); 0 picks the most that keep two blocks per SM.
 void launchAttentionFlash(TensorRef q, TensorRef k, TensorRef v, TensorRef out, int heads, const AttnTile* tiles,
-                          int64_t numTiles, int queryTile, int warpRows, int stages, cudaStream_t stream);
+                          int64_t numTiles, int queryTile, int stages, cudaStream_t stream);
 // The stage count stages = 0 picks on the current device.
-int flashAttentionStages(int queryTile, int warpRows);
+int flashAttentionStages(int queryTile);
 // Exact (fp32 math, no tensor cores), tiled: 64 queries per block; head size 32 or 64; q/k/v/out rows 16-byte
 // aligned (program.cpp checks).
 void launchAttentionTiled(TensorRef q, TensorRef k, TensorRef v, TensorRef out, int heads, int headDim,
