@@ -5,7 +5,8 @@
 #   npm ci && npm run build && ../shared/gpu/pack.sh && cp ../shared/gpu/hf_baseline.py ../shared/data/therasabdab_paired.csv .gpu-carry/
 # then run on the GPU machine (carry .gpu-carry and dist):  bash scripts/gpu/run.sh [steps]
 # steps (default build,kernels,tests,bench; e2e is the 100,000-row CLI run, e2e2 the same with two engines on GPU 0):
-#   build kernels tests bench tuned e2e e2e2 (tuned: the benchmark again with GEMM algorithm timing on)
+#   build kernels tests bench compile tuned e2e e2e2 (compile: with bench, transformers bf16 under torch.compile too,
+#   ~3 more minutes; tuned: the benchmark again with GEMM algorithm timing on)
 set -u
 out=${OUT:-/tmp/igbert-out}; mkdir -p "$out"
 steps=${1:-build,kernels,tests,bench}
@@ -36,7 +37,8 @@ if has bench || has tuned || has e2e || has e2e2; then
   log waiting for the checkpoint; while [ ! -f "$ckpt/model.safetensors" ] || pgrep -f "igbert.js init" >/dev/null; do sleep 2; done; tail -1 "$out/init.log"
 fi
 if has bench; then
-  log hf_baseline; timeout 300 python3 .gpu-carry/hf_baseline.py "$ckpt" "$pairs" --out /tmp/hf_fp32.npy > "$out/hf_baseline.log" 2>&1; cat "$out/hf_baseline.log" | grep -v Warning
+  compile=""; if has compile; then compile="--compile"; fi
+  log hf_baseline $compile; timeout 500 python3 .gpu-carry/hf_baseline.py "$ckpt" "$pairs" --out /tmp/hf_fp32.npy $compile > "$out/hf_baseline.log" 2>&1; cat "$out/hf_baseline.log" | grep -v Warning
   log hf_latency; timeout 120 python3 scripts/bench/hf_latency.py "$ckpt" "$pairs" > "$out/hf_latency.log" 2>&1; grep -v Warning "$out/hf_latency.log" | tail -2
   log hf_pll; timeout 300 python3 scripts/bench/hf_pll.py "$ckpt" "$pairs" --n 16 --out /tmp/hf_pll.json > "$out/hf_pll.log" 2>&1; cat "$out/hf_pll.log" | grep -v Warning
   log bench-cuda; timeout 300 node --import tsx scripts/bench-cuda.ts --checkpoint "$ckpt" --pairs "$pairs" --hf-embeddings /tmp/hf_fp32.npy --hf-pll /tmp/hf_pll.json --pll 16 --out "$out/bench-cuda.json" > "$out/bench.log" 2>&1
