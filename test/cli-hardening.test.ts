@@ -353,6 +353,18 @@ describe('good rows are never lost: closed pipes and full disks (#13 item 7)', (
     assert.equal(readFileSync(join(dir, 'stderr'), 'utf8'), '');
   });
 
+  test('help and version text read through | head: quiet, exit 0 (was an unhandled EPIPE with a stack trace)', () => {
+    const dir = workspace();
+    for (const args of [['tokenize', '--help'], ['embed', '--help'], ['--help'], ['--version']]) {
+      // The reader closes the pipe at once (as `| head -1` does after its line): node's write of the text then fails
+      // with EPIPE, asynchronously.
+      const script = `"${process.execPath}" "${BIN}" ${args.join(' ')} 2> "${join(dir, 'stderr')}" | (exec 0<&-; true); echo "\${PIPESTATUS[0]}"`;
+      const run = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
+      assert.equal(run.stdout.trim(), '0', `${args.join(' ')}: ${readFileSync(join(dir, 'stderr'), 'utf8')}`);
+      assert.equal(readFileSync(join(dir, 'stderr'), 'utf8'), '', args.join(' '));
+    }
+  });
+
   test('a full disk: a clear error, the committed rows kept, and --resume finishes the same output', () => {
     const dir = workspace();
     const input = join(dir, 'in.csv');

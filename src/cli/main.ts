@@ -61,6 +61,11 @@ function styleErrors(command: Command, path: string): void {
 export async function main(argv: string[]): Promise<number> {
   // stderr closed under us (`2>&1 | head`): nothing can be said there any more, and that must not crash the run.
   process.stderr.on('error', () => undefined);
+  // stdout closed by its reader (`igbert --help | head -1`): what is left unread is not wanted — as Unix tools do,
+  // end quietly. Data outputs see the same error through their own writes (OutputClosedError) and stop there.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
