@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -212,8 +212,12 @@ describe('--resume after kill -9', { skip: NO_REAL }, () => {
       assert.equal(existsSync(out), false);
       assert.ok(existsSync(`${out}.partial`));
 
+      // The temporary file of a record write the kill interrupted (planted: the kill rarely lands mid-write).
+      const stale = join(dir, `.killed.${format}.progress.json.${spawnSync('true').pid}.1.abc.tmp`);
+      writeFileSync(stale, '{"half":');
       const resumed = igbert([...args(out), '--resume']);
       assert.equal(resumed.code, 3, resumed.stderr);
+      assert.deepEqual(readdirSync(dir).filter((name) => name.startsWith('.')), [], 'no hidden temporary file is left');
       assert.deepEqual(readFileSync(out), readFileSync(whole));
       assert.deepEqual(readFileSync(`${out}.errors.jsonl`, 'utf8'), readFileSync(`${whole}.errors.jsonl`, 'utf8'));
       if (format === 'npy') assert.deepEqual(readFileSync(join(dir, 'killed.ids.csv')), readFileSync(join(dir, 'whole.ids.csv')));

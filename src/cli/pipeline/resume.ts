@@ -9,6 +9,7 @@ import { assertSameJob, progressPath, readCheckpoint, removeCheckpoint, sameIden
 import { EXIT } from '../exitCodes.js';
 import { RejectLog } from '../rejects.js';
 import { pathExists } from '../../io/pathExists.js';
+import { removeStaleTemporaries } from '../../io/atomicFile.js';
 
 export type StartPoint = { checkpoint?: JobCheckpoint; finished?: undefined } | { finished: number };
 
@@ -23,6 +24,8 @@ export async function startPoint(
     await removeCheckpoint(output);
     return {};
   }
+  // A run killed while it replaced the record left the temporary file of that write (a hidden name with its pid).
+  await removeStaleTemporaries(progressPath(output));
   const checkpoint = await readCheckpoint(output);
   const published = await outputIdentity(output);
   if (!checkpoint) {
