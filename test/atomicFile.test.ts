@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { after, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { removeStaleTemporaries, writeFileAtomically } from '../src/io/atomicFile.js';
-import { removeCheckpoint } from '../src/cli/checkpoint.js';
+import { startPoint } from '../src/cli/pipeline/resume.js';
 import { ROOT } from './helpers.js';
 
 describe('writeFileAtomically', async () => {
@@ -74,9 +74,9 @@ describe('writeFileAtomically', async () => {
     const userFiles = ['.job.jsonl.progress.json.backup.tmp', 'job.jsonl', '.job.jsonl.progress.json.tmp.keep'];
     for (const name of [live, ...userFiles]) await writeFile(join(dir, name), 'x');
     await writeFile(progress, '{}');
-    await removeCheckpoint(output);
+    assert.deepEqual(await startPoint(output, false, {}, null, () => undefined), {}, 'a fresh start');
     const left = (await readdir(dir)).filter((name) => name.includes('job.jsonl')).sort();
     assert.deepEqual(left, [live, ...userFiles].sort());
-    assert.deepEqual(await removeStaleTemporaries(progress), []);
+    assert.deepEqual(await removeStaleTemporaries(progress), [], 'nothing stale is left');
   });
 });

@@ -10,7 +10,7 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import { FileError, UsageError } from '../errors.js';
-import { removeStaleTemporaries, writeFileAtomically } from '../io/atomicFile.js';
+import { writeFileAtomically } from '../io/atomicFile.js';
 import { writeError } from '../io/partialFile.js';
 import type { WriterCheckpoint } from '../io/resultWriter.js';
 import type { RejectCheckpoint } from './rejects.js';
@@ -65,10 +65,9 @@ export async function writeCheckpoint(output: string, checkpoint: JobCheckpoint)
 
 export async function removeCheckpoint(output: string): Promise<void> {
   await rm(progressPath(output), { force: true });
-  // The temporary name versions before writeFileAtomically used (a crash could leave it); today's are unique,
-  // and those of a writer that was killed mid-write are removed by the pid in their name.
+  // The temporary name versions before writeFileAtomically used (a crash could leave it); today's are unique, and
+  // those of a writer killed mid-write are removed when the next run starts (startPoint).
   await rm(`${progressPath(output)}.tmp`, { force: true });
-  await removeStaleTemporaries(progressPath(output));
 }
 
 /** The options whose values differ between two jobs (keys in `ignore` left out), sorted. */

@@ -15,13 +15,15 @@ export interface AtomicWriteOptions {
   durable?: boolean;
 }
 
+/** A temporary file's name: this prefix, then `<pid>.<time>.<random>.tmp` (unique, and tells whose it is). */
+const temporaryPrefix = (path: string): string => `.${basename(path)}.`;
+
 export async function writeFileAtomically(
   path: string,
   data: string | Uint8Array | Iterable<Uint8Array>,
   options: AtomicWriteOptions = {},
 ): Promise<void> {
-  const unique = `${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}`;
-  const temporary = join(dirname(path), `.${basename(path)}.${unique}.tmp`);
+  const temporary = join(dirname(path), `${temporaryPrefix(path)}${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}.tmp`);
   const chunks = typeof data === 'string' ? [Buffer.from(data)] : data instanceof Uint8Array ? [data] : data;
   try {
     const handle = await open(temporary, 'wx');
@@ -52,7 +54,7 @@ export async function writeFileAtomically(
  */
 export async function removeStaleTemporaries(path: string): Promise<string[]> {
   const folder = dirname(path);
-  const prefix = `.${basename(path)}.`;
+  const prefix = temporaryPrefix(path);
   let names: string[];
   try {
     names = await readdir(folder);
@@ -62,7 +64,7 @@ export async function removeStaleTemporaries(path: string): Promise<string[]> {
   const removed: string[] = [];
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
-    const match = /^(\d+)\.\d+\.[a-z0-9]*\.tmp$/.exec(name.slice(prefix.length));
+    const match = /^(\d+)\.\d+\.[a-z0-9]*\.tmp$/.exec(name.slice(prefix.length));  // pid.time.random.tmp
     if (!match || processIsAlive(Number(match[1]))) continue;
     await rm(join(folder, name), { force: true });
     removed.push(name);
@@ -71,7 +73,6 @@ export async function removeStaleTemporaries(path: string): Promise<string[]> {
 }
 
 function processIsAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
     return true;

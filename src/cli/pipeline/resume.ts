@@ -20,12 +20,12 @@ export async function startPoint(
   input: FileIdentity | null,
   note: (text: string) => void,
 ): Promise<StartPoint> {
+  // A run killed while it replaced the record left the temporary file of that write (a hidden name with its pid).
+  await removeStaleTemporaries(progressPath(output));
   if (!resume) {
     await removeCheckpoint(output);
     return {};
   }
-  // A run killed while it replaced the record left the temporary file of that write (a hidden name with its pid).
-  await removeStaleTemporaries(progressPath(output));
   const checkpoint = await readCheckpoint(output);
   const published = await outputIdentity(output);
   if (!checkpoint) {
