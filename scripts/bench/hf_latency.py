@@ -4,16 +4,16 @@ call with BertModel bf16 (sdpa) — token ids built on the host, copied to the G
 [SEP] included), copied back — p50/p90 over --runs calls after a warm-up, cycling through the pairs. igbert's side
 is scripts/bench-cuda.ts (its latency lines); the two run in the same call of scripts/gpu/run.sh.
 Usage: hf_latency.py CHECKPOINT_DIR PAIRS.csv [--runs 200]"""
-import argparse, csv, statistics, time
+import argparse, statistics, time
 import torch
 from transformers import BertModel
+from hf_pairs import paired_rows, read_vocab, token_ids
 
 ap = argparse.ArgumentParser(); ap.add_argument("ckpt"); ap.add_argument("pairs"); ap.add_argument("--runs", type=int, default=200)
 a = ap.parse_args()
-vocab = {t: i for i, t in enumerate(open(f"{a.ckpt}/vocab.txt").read().split())}
-rows = [r for r in csv.DictReader(open(a.pairs)) if r.get("heavy") and r.get("light")]
-
-def ids(h, l): return [vocab["[CLS]"]] + [vocab[c] for c in h] + [vocab["[SEP]"]] + [vocab[c] for c in l] + [vocab["[SEP]"]]
+rows = paired_rows(a.pairs)
+vocab = read_vocab(a.ckpt)
+ids = token_ids(vocab)
 
 model = BertModel.from_pretrained(a.ckpt, attn_implementation="sdpa", add_pooling_layer=False).cuda().eval().to(torch.bfloat16)
 

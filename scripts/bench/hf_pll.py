@@ -4,16 +4,16 @@ first N pairs with both chains, one copy per residue with that residue alone mas
 position, log p(true residue). Runs fp32 (tf32 off) and bf16; writes the per-residue terms as JSON for igbert's
 fidelity check (scripts/bench-cuda.ts) and prints antibodies/s for each precision.
 Usage: hf_pll.py CHECKPOINT_DIR PAIRS.csv --n 16 --out hf_pll.json [--copies-per-batch 512]"""
-import argparse, csv, json, time
+import argparse, json, time
 import torch
 from transformers import BertForMaskedLM
+from hf_pairs import paired_rows, read_vocab, token_ids
 
 ap = argparse.ArgumentParser(); ap.add_argument("ckpt"); ap.add_argument("pairs"); ap.add_argument("--n", type=int, default=16)
 ap.add_argument("--out", required=True); ap.add_argument("--copies-per-batch", type=int, default=512); a = ap.parse_args()
-vocab = {t: i for i, t in enumerate(open(f"{a.ckpt}/vocab.txt").read().split())}
-rows = [r for r in csv.DictReader(open(a.pairs)) if r.get("heavy") and r.get("light")][: a.n]
-
-def ids(h, l): return [vocab["[CLS]"]] + [vocab[c] for c in h] + [vocab["[SEP]"]] + [vocab[c] for c in l] + [vocab["[SEP]"]]
+rows = paired_rows(a.pairs)[: a.n]
+vocab = read_vocab(a.ckpt)
+ids = token_ids(vocab)
 
 def residue_positions(h, l): return list(range(1, 1 + len(h))) + list(range(2 + len(h), 2 + len(h) + len(l)))
 
